@@ -1,0 +1,42 @@
+// Packet armoring (vl1-identity-crypto.md section 5): suites 0 (Poly1305), 1 (Salsa20/12 +
+// Poly1305) and 3 (AES-GMAC-SIV). One PeerCipher per peer holds the agreed key and the expanded
+// AES keys, built once, so the per-packet path does no key setup and no allocation.
+#pragma once
+#include <memory>
+
+#include "crypto/identity.hpp"
+
+namespace zt {
+
+enum class Cipher : uint8_t { Poly1305 = 0, Salsa2012Poly1305 = 1, TrustedPath = 2, AesGmacSiv = 3 };
+
+class PeerCipher {
+ public:
+  explicit PeerCipher(const SymmetricKey& key);
+  ~PeerCipher();
+  PeerCipher(const PeerCipher&) = delete;
+  PeerCipher& operator=(const PeerCipher&) = delete;
+
+  // packet: a whole packet (header + verb + payload, hop count 0, fragmented flag already set
+  // if it will be fragmented). Sets the cipher bits (and 0x80 for suite 1), writes the MAC,
+  // encrypts the armored part; suite 3 also replaces the packet id with the SIV output.
+  void armor(MutableByteView packet, Cipher cipher);
+  // Verifies the MAC for the cipher in the flags byte and decrypts in place. False (packet
+  // left in an unspecified state) if it does not authenticate or uses suite 2.
+  bool dearmor(MutableByteView packet);
+
+  const SymmetricKey& key() const { return key_; }
+
+ private:
+  struct Aes;  // OpenSSL contexts for K0 (GMAC) and K1 (ECB, CTR)
+  SymmetricKey key_;
+  std::unique_ptr<Aes> aes_;
+};
+
+// XORs data with the Salsa20/12 keystream from byte 0 (HELLO's field-encrypted moon list).
+void salsa2012Xor(MutableByteView data, const uint8_t key[32], const uint8_t nonce[8]);
+// Cryptographically secure random bytes (libsodium).
+void randomBytes(MutableByteView out);
+uint64_t randomU64();
+
+}  // namespace zt

@@ -1,0 +1,93 @@
+#include "util/bytes.hpp"
+
+namespace zt {
+
+std::string toHex(ByteView data) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(data.size() * 2, '0');
+  for (size_t i = 0; i < data.size(); ++i) {
+    out[2 * i] = digits[data[i] >> 4];
+    out[2 * i + 1] = digits[data[i] & 15];
+  }
+  return out;
+}
+
+static int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<Bytes> fromHex(std::string_view text) {
+  if (text.size() % 2) return std::nullopt;
+  Bytes out(text.size() / 2);
+  for (size_t i = 0; i < out.size(); ++i) {
+    int hi = hexValue(text[2 * i]), lo = hexValue(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[i] = uint8_t(hi << 4 | lo);
+  }
+  return out;
+}
+
+ByteView Reader::bytes(size_t n) {
+  if (failed_ || data_.size() - pos_ < n) {
+    failed_ = true;
+    return {};
+  }
+  ByteView out = data_.subspan(pos_, n);
+  pos_ += n;
+  return out;
+}
+
+uint8_t Reader::u8() {
+  ByteView b = bytes(1);
+  return b.empty() ? 0 : b[0];
+}
+uint16_t Reader::u16() {
+  ByteView b = bytes(2);
+  return b.empty() ? 0 : loadU16(b.data());
+}
+uint32_t Reader::u32() {
+  ByteView b = bytes(4);
+  return b.empty() ? 0 : uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3];
+}
+uint64_t Reader::u40() {
+  ByteView b = bytes(5);
+  return b.empty() ? 0 : loadU40(b.data());
+}
+uint64_t Reader::u64() {
+  ByteView b = bytes(8);
+  return b.empty() ? 0 : loadU64(b.data());
+}
+
+Writer& Writer::u8(uint8_t v) {
+  out_.push_back(v);
+  return *this;
+}
+Writer& Writer::u16(uint16_t v) {
+  uint8_t b[2];
+  storeU16(b, v);
+  return bytes(b);
+}
+Writer& Writer::u32(uint32_t v) {
+  uint8_t b[4] = {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
+  return bytes(b);
+}
+Writer& Writer::u40(uint64_t v) {
+  uint8_t b[5];
+  storeU40(b, v);
+  return bytes(b);
+}
+Writer& Writer::u64(uint64_t v) {
+  uint8_t b[8];
+  storeU64(b, v);
+  return bytes(b);
+}
+Writer& Writer::bytes(ByteView v) {
+  out_.insert(out_.end(), v.begin(), v.end());
+  return *this;
+}
+void Writer::patchU16(size_t offset, uint16_t v) { storeU16(out_.data() + offset, v); }
+
+}  // namespace zt

@@ -99,9 +99,12 @@ SegmentResult segmentFrame(const VnetHeader& vnet, ByteView frame, size_t mtu, M
 // A merged frame gets gsoType TCPv4/TCPv6 (plus ECN when its first segment has CWR), gsoSize = the
 // segment payload size, NEEDS_CSUM at the TCP checksum, which then holds the pseudo-header sum.
 // Everything else (other protocols, lone segments, unmergeable ones) goes out unchanged with an
-// all-zero header: the kernel verifies those checksums itself. DATA_VALID is not used: the tun
-// driver ignores it on write, and verification of the frames we did not touch is the kernel's.
-// Frames go out in arrival order of their first segment, so no flow is ever reordered.
+// all-zero header, and the kernel verifies those checksums itself. DATA_VALID is deliberately not
+// set: on a TAP write the kernel does not act on it (only the virtio-net guest driver maps it to
+// CHECKSUM_UNNECESSARY), and claiming validity for bytes we never checked would be wrong anyway.
+// Frames go out in the arrival order of their first segment, and a segment that cannot join its
+// flow's held frame closes it first, so no TCP segment overtakes an earlier one of its flow.
+// Use: add() every frame of a receive batch, then flush() to the TAP.
 class TcpCoalescer {
  public:
   static constexpr size_t kFlows = 16;                 // super-frames held at once

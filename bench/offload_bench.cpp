@@ -48,12 +48,12 @@ double measureInMemory(double seconds, unsigned mtu) {
 }
 
 double measure(bool offloads, double seconds, unsigned mtu) {
-  zt::test::TapPair pair(offloads ? "bon" : "boff", offloads, mtu);
+  zt::test::TapPair pair(offloads ? "bon" : "boff", offloads, offloads, mtu);
   if (!pair.error.empty()) {
     std::fprintf(stderr, "setup failed: %s\n", pair.error.c_str());
     return 0;
   }
-  zt::test::TapBridge bridge(pair.tapA.fd.get(), pair.tapB.fd.get(), offloads, mtu);
+  zt::test::TapBridge bridge(pair.tapA, pair.tapB, mtu);
   zt::InetAddress server = *zt::InetAddress::parse(zt::test::TapPair::ipv4(2) + "/5201");
   zt::test::TransferResult r = zt::test::transferTcp(pair.a.path(), pair.b.path(), server, 0, seconds, false);
   if (!r.error.empty()) std::fprintf(stderr, "transfer: %s\n", r.error.c_str());

@@ -26,7 +26,7 @@ namespace zt::test {
 
 inline bool shell(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()) == 0; }
 
-// Namespaces A and B, TAP "zto0" in each at the given MTU, 198.19.77.{1,2}/24 and fd00:77::{1,2}/64,
+// Namespaces A and B, TAP "zto0" in each (with or without offloads) at the given MTU, 198.19.77.{1,2}/24 and fd00:77::{1,2}/64,
 // with permanent neighbour entries for the other side (ARP and ND would pass the bridge too, but
 // need not be waited for).
 struct TapPair {
@@ -34,8 +34,8 @@ struct TapPair {
   io::TapDevice tapA, tapB;
   std::string error;
 
-  TapPair(const std::string& tag, bool offloads, unsigned mtu) : a(tag + "a"), b(tag + "b") {
-    (void)(setUp(a, tapA, 1, offloads, mtu) && setUp(b, tapB, 2, offloads, mtu));
+  TapPair(const std::string& tag, bool offloadsA, bool offloadsB, unsigned mtu) : a(tag + "a"), b(tag + "b") {
+    (void)(setUp(a, tapA, 1, offloadsA, mtu) && setUp(b, tapB, 2, offloadsB, mtu));
   }
   static std::string ipv4(int side) { return "198.19.77." + std::to_string(side); }
   static std::string ipv6(int side) { return "fd00:77::" + std::to_string(side); }
@@ -67,17 +67,18 @@ struct TapPair {
   }
 };
 
-// Forwards frames between two TAP fds, one thread per direction, until destroyed.
+// Forwards frames between two TAPs, one thread per direction, until destroyed. Frames from a TAP
+// with offloads are cut at the MTU (segmentFrame); frames to one are merged (TcpCoalescer). A TAP
+// without offloads stands for a stock peer: it gets and gives plain MTU-sized frames.
 class TapBridge {
  public:
   struct Stats {
     std::atomic<uint64_t> reads{0}, gsoReads{0}, drops{0}, writes{0}, gsoWrites{0}, writeErrors{0};
   };
 
-  TapBridge(int fdA, int fdB, bool offloads, size_t mtu)
-      : stop_(::eventfd(0, EFD_CLOEXEC)), offloads_(offloads), mtu_(mtu) {
-    threads_.emplace_back([=, this] { forward(fdA, fdB, aToB_); });
-    threads_.emplace_back([=, this] { forward(fdB, fdA, bToA_); });
+  TapBridge(const io::TapDevice& a, const io::TapDevice& b, size_t mtu) : stop_(::eventfd(0, EFD_CLOEXEC)), mtu_(mtu) {
+    threads_.emplace_back([&a, &b, this] { forward(a, b, aToB_); });
+    threads_.emplace_back([&a, &b, this] { forward(b, a, bToA_); });
   }
   ~TapBridge() {
     uint64_t one = 1;
@@ -91,25 +92,32 @@ class TapBridge {
   static constexpr size_t kReadSize = io::kVnetHeaderSize + 2 * 65536;
   static constexpr int kReadsPerFlush = 64;
 
-  void forward(int from, int to, Stats& stats) {
+  void forward(const io::TapDevice& from, const io::TapDevice& to, Stats& stats) {
     std::vector<uint8_t> in(kReadSize), scratch(io::kEthernetHeaderSize + mtu_);
     io::TcpCoalescer coalescer;
     auto write = [&](ByteView out) {
-      if (::write(to, out.data(), out.size()) != ssize_t(out.size())) {
+      if (::write(to.fd.get(), out.data(), out.size()) != ssize_t(out.size())) {
         ++stats.writeErrors;
         return;
       }
       ++stats.writes;
-      if (offloads_ && out[1] != io::VnetHeader::kGsoNone) ++stats.gsoWrites;
+      if (to.vnetHeader && out[1] != io::VnetHeader::kGsoNone) ++stats.gsoWrites;
     };
-    pollfd fds[2] = {{from, POLLIN, 0}, {stop_.get(), POLLIN, 0}};
+    auto deliver = [&](ByteView frame) {
+      if (to.vnetHeader) {
+        coalescer.add(frame, write);
+      } else {
+        write(frame);
+      }
+    };
+    pollfd fds[2] = {{from.fd.get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
     while (::poll(fds, 2, -1) >= 0 && !(fds[1].revents & POLLIN)) {
       for (int i = 0; i < kReadsPerFlush; ++i) {
-        ssize_t n = ::read(from, in.data(), in.size());
+        ssize_t n = ::read(from.fd.get(), in.data(), in.size());
         if (n <= 0) break;
         ++stats.reads;
-        if (!offloads_) {
-          write(ByteView(in.data(), size_t(n)));
+        if (!from.vnetHeader) {
+          deliver(ByteView(in.data(), size_t(n)));
           continue;
         }
         if (size_t(n) < io::kVnetHeaderSize) continue;
@@ -117,16 +125,13 @@ class TapBridge {
         std::memcpy(&vnet, in.data(), io::kVnetHeaderSize);
         if (vnet.gsoType != io::VnetHeader::kGsoNone) ++stats.gsoReads;
         ByteView frame(in.data() + io::kVnetHeaderSize, size_t(n) - io::kVnetHeaderSize);
-        io::SegmentResult r =
-            io::segmentFrame(vnet, frame, mtu_, scratch, [&](ByteView f) { coalescer.add(f, write); });
-        if (r.drop != io::OffloadDrop::kNone) ++stats.drops;
+        if (io::segmentFrame(vnet, frame, mtu_, scratch, deliver).drop != io::OffloadDrop::kNone) ++stats.drops;
       }
       coalescer.flush(write);
     }
   }
 
   io::UniqueFd stop_;
-  bool offloads_;
   size_t mtu_;
   Stats aToB_, bToA_;
   std::vector<std::thread> threads_;

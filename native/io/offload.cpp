@@ -148,6 +148,7 @@ namespace detail {
 OffloadDrop planTcpGso(const VnetHeader& vnet, ByteView frame, size_t mtu, size_t scratchSize, TcpGsoPlan& plan) {
   uint8_t type = vnet.gsoType & ~VnetHeader::kGsoEcn;
   if (type != VnetHeader::kGsoTcpV4 && type != VnetHeader::kGsoTcpV6) return OffloadDrop::kUnsupportedGso;
+  // vnet.headerLength is only a hint (tun reports its linear part there): parse the headers.
   TcpHeaders h;
   if (OffloadDrop drop = parseTcpHeaders(frame, h); drop != OffloadDrop::kNone) return drop;
   if ((type == VnetHeader::kGsoTcpV6) != h.v6) return OffloadDrop::kGsoTypeMismatch;

@@ -370,23 +370,28 @@ class CaptureKeys {
   std::map<std::string, std::unique_ptr<PeerCipher>> ciphers_;
 };
 
+// Opens every authenticated packet of a capture (fragmented ones from their reassembled bytes)
+// and compares the result with 1.14's plaintext where it is not LZ4-compressed.
 void dearmorCapture(const std::string& dir) {
   CaptureKeys keys(dir);
   ASSERT_GE(keys.nodes(), 4u);
   std::ifstream in(std::string(ZT_VECTORS) + "/" + dir + "/session.jsonl");
   ASSERT_TRUE(in);
   std::map<int, int> opened, compared;
-  int compressed = 0;
+  int compressed = 0, reassembled = 0;
   for (std::string line; std::getline(in, line);) {
     json e = json::parse(line);
-    if (e["kind"] != "packet" || !e.value("authenticated", false) || e.value("fragmented", false)) continue;
+    if (e["kind"] != "packet" || !e.value("authenticated", false)) continue;
     std::string source = e["source"], destination = e["destination"];
     PeerCipher* cipher = keys.cipher(source, destination);
     ASSERT_NE(cipher, nullptr) << source << "->" << destination;
-    Bytes packet = hex(e["wire"]);
+    bool fragmented = e.value("fragmented", false);
+    const std::string& wireHex = e[fragmented ? "reassembledHex" : "wire"].get_ref<const std::string&>();
+    Bytes packet = hex(wireHex);
     int suite = e["cipher"];
     ASSERT_TRUE(cipher->dearmor(packet)) << line;
     opened[suite]++;
+    reassembled += fragmented;
     Bytes plain = hex(e["plaintextHex"]);
     ASSERT_GE(plain.size(), 28u);
     EXPECT_EQ(packet[27] & 0x1f, e["verb"].get<int>());
@@ -397,15 +402,18 @@ void dearmorCapture(const std::string& dir) {
     EXPECT_EQ(toHex(ByteView(packet).subspan(27)), toHex(ByteView(plain).subspan(27))) << line;
     compared[suite]++;
 
-    Bytes forged = hex(e["wire"]);  // and a single flipped payload bit is refused
+    Bytes forged = hex(wireHex);  // and a single flipped payload bit is refused
     forged.back() ^= 0x04;
     EXPECT_FALSE(cipher->dearmor(forged));
   }
-  std::printf("  %s: opened suite0=%d suite1=%d suite3=%d; plaintext equal %d/%d/%d; compressed %d\n",
-              dir.c_str(), opened[0], opened[1], opened[3], compared[0], compared[1], compared[3], compressed);
+  std::printf("  %s: opened suite0=%d suite1=%d suite3=%d (%d reassembled); plaintext equal %d/%d/%d;"
+              " compressed %d\n",
+              dir.c_str(), opened[0], opened[1], opened[3], reassembled, compared[0], compared[1],
+              compared[3], compressed);
   EXPECT_GT(opened[0], 0);
   EXPECT_GT(opened[1], 0);
   EXPECT_GT(opened[3], 0);
+  EXPECT_EQ(reassembled, 4);
 }
 
 TEST(CryptoArmorVectors, SessionCaptureOpens) { dearmorCapture("session"); }

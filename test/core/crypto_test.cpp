@@ -292,7 +292,11 @@ TEST(CryptoArmor, RoundTripAndTamperDetection) {
   Bytes wire = samplePacket(100, 1);
   sender.armor(wire, Cipher::AesGmacSiv);
   EXPECT_FALSE(stranger.dearmor(wire));
-  Bytes trusted = samplePacket(10, 2);
+  Bytes trusted = samplePacket(10, 2), before = trusted;
+  sender.armor(trusted, Cipher::TrustedPath);
+  EXPECT_EQ(trusted[18], 2 << 3);
+  trusted[18] = before[18];
+  EXPECT_EQ(trusted, before) << "suite 2 touches nothing but the cipher bits";
   trusted[18] = 2 << 3;
   EXPECT_FALSE(receiver.dearmor(trusted)) << "suite 2 is never accepted";
   Bytes tiny(27);

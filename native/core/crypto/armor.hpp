@@ -19,7 +19,8 @@ class PeerCipher {
 
   // packet: a whole packet (header + verb + payload, hop count 0, fragmented flag already set
   // if it will be fragmented). Sets the cipher bits (and 0x80 for suite 1), writes the MAC,
-  // encrypts the armored part; suite 3 also replaces the packet id with the SIV output.
+  // encrypts the armored part; suite 3 also replaces the packet id with the SIV output. Suite 2
+  // (trusted path) only sets the cipher bits: the caller writes the path id into the MAC field.
   void armor(MutableByteView packet, Cipher cipher);
   // Verifies the MAC for the cipher in the flags byte and decrypts in place. False (packet
   // left in an unspecified state) if it does not authenticate or uses suite 2.

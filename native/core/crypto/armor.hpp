@@ -1,6 +1,7 @@
 // Packet armoring (vl1-identity-crypto.md section 5): suites 0 (Poly1305), 1 (Salsa20/12 +
 // Poly1305) and 3 (AES-GMAC-SIV). One PeerCipher per peer holds the agreed key and the expanded
-// AES keys, built once, so the per-packet path does no key setup and no allocation.
+// AES keys, built once, so the per-packet path does no key setup and no allocation. A PeerCipher
+// reuses its OpenSSL contexts for every packet: use one from one thread at a time.
 #pragma once
 #include <memory>
 

@@ -15,7 +15,7 @@
 #include <stdexcept>
 
 #include "crypto/aes_ctr32.hpp"
-#include "crypto/salsa.hpp"
+#include "crypto/keystream.hpp"
 #include "wire/packet.hpp"
 
 namespace zt {
@@ -43,20 +43,6 @@ std::array<uint8_t, 32> deriveAesKey(const SymmetricKey& key, char label) {
   std::memcpy(aesKey.data(), out, 32);
   OPENSSL_cleanse(out, sizeof out);
   return aesKey;
-}
-
-// data ^= stream (stream at least as long as data), sixteen bytes at a time.
-void xorInto(MutableByteView data, const uint8_t* stream) {
-  using Lane = uint64_t __attribute__((vector_size(16)));
-  size_t i = 0;
-  for (; i + 16 <= data.size(); i += 16) {
-    Lane a, b;
-    std::memcpy(&a, data.data() + i, 16);
-    std::memcpy(&b, stream + i, 16);
-    a ^= b;
-    std::memcpy(data.data() + i, &a, 16);
-  }
-  for (; i < data.size(); ++i) data[i] ^= stream[i];
 }
 
 struct ContextFree {

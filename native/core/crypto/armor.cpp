@@ -10,13 +10,15 @@
 
 #include <stdexcept>
 
+#include "crypto/aes_ctr32.hpp"
 #include "crypto/salsa.hpp"
+#include "wire/packet.hpp"
 
 namespace zt {
 namespace {
 
-constexpr size_t kFlags = 18, kMac = 19, kArmored = 27;
-constexpr uint8_t kFlagLegacyEncrypted = 0x80, kCipherMask = 0x38, kHopMask = 0x07;
+constexpr size_t kFlags = wire::kFlagsOffset, kMac = wire::kMacOffset, kArmored = wire::kVerbOffset;
+constexpr uint8_t kCipherMask = 0x38, kHopMask = 0x07;
 
 [[noreturn]] void opensslFailure(const char* what) {
   throw std::runtime_error(std::string("OpenSSL failure: ") + what);
@@ -39,22 +41,40 @@ std::array<uint8_t, 32> deriveAesKey(const SymmetricKey& key, char label) {
   return aesKey;
 }
 
-EVP_CIPHER_CTX* newContext(const EVP_CIPHER* cipher, const uint8_t* key, bool encrypt) {
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+struct ContextFree {
+  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
+};
+using Context = std::unique_ptr<EVP_CIPHER_CTX, ContextFree>;
+
+Context newContext(const EVP_CIPHER* cipher, const uint8_t* key, bool encrypt) {
+  Context ctx(EVP_CIPHER_CTX_new());
   if (!ctx) opensslFailure("EVP_CIPHER_CTX_new");
-  check(EVP_CipherInit_ex(ctx, cipher, nullptr, key, nullptr, encrypt ? 1 : 0), "cipher init");
-  check(EVP_CIPHER_CTX_set_padding(ctx, 0), "set padding");
+  check(EVP_CipherInit_ex(ctx.get(), cipher, nullptr, key, nullptr, encrypt ? 1 : 0), "cipher init");
+  check(EVP_CIPHER_CTX_set_padding(ctx.get(), 0), "set padding");
   return ctx;
 }
 
 }  // namespace
 
+void aesCtr32Xor(EVP_CIPHER_CTX* ctr, const uint8_t counterBlock[16], MutableByteView data) {
+  uint8_t iv[16];
+  std::memcpy(iv, counterBlock, 16);
+  uint64_t counter = uint64_t(iv[12]) << 24 | uint32_t(iv[13]) << 16 | uint32_t(iv[14]) << 8 | iv[15];
+  for (size_t done = 0; done < data.size();) {
+    size_t blocksToWrap = size_t((uint64_t(1) << 32) - counter);
+    size_t length = std::min(data.size() - done, blocksToWrap * 16);
+    int n = 0;
+    check(EVP_CipherInit_ex(ctr, nullptr, nullptr, nullptr, iv, -1), "CTR counter");
+    check(EVP_CipherUpdate(ctr, data.data() + done, &n, data.data() + done, int(length)), "CTR");
+    done += length;
+    counter = 0;
+    std::memset(iv + 12, 0, 4);
+  }
+}
+
 // K0 keys the GMAC, K1 the ECB block and the CTR stream.
 struct PeerCipher::Aes {
-  EVP_CIPHER_CTX* gmac;
-  EVP_CIPHER_CTX* ecbEncrypt;
-  EVP_CIPHER_CTX* ecbDecrypt;
-  EVP_CIPHER_CTX* ctr;
+  Context gmac, ecbEncrypt, ecbDecrypt, ctr;
 
   explicit Aes(const SymmetricKey& key) {
     std::array<uint8_t, 32> k0 = deriveAesKey(key, '0'), k1 = deriveAesKey(key, '1');
@@ -65,13 +85,10 @@ struct PeerCipher::Aes {
     OPENSSL_cleanse(k0.data(), k0.size());
     OPENSSL_cleanse(k1.data(), k1.size());
   }
-  ~Aes() {
-    for (EVP_CIPHER_CTX* ctx : {gmac, ecbEncrypt, ecbDecrypt, ctr}) EVP_CIPHER_CTX_free(ctx);
-  }
 
-  void block(EVP_CIPHER_CTX* ctx, const uint8_t in[16], uint8_t out[16]) {
+  static void block(const Context& ctx, const uint8_t in[16], uint8_t out[16]) {
     int n = 0;
-    check(EVP_CipherUpdate(ctx, out, &n, in, 16), "AES block");
+    check(EVP_CipherUpdate(ctx.get(), out, &n, in, 16), "AES block");
   }
 
   // T[0..8) XOR T[8..16) of the GMAC over (aad16 ‖ data) with nonce iv ‖ 00000000.
@@ -80,31 +97,13 @@ struct PeerCipher::Aes {
     std::memcpy(nonce, iv, 8);
     int n = 0;
     uint8_t tag[16];
-    check(EVP_CipherInit_ex(gmac, nullptr, nullptr, nullptr, nonce, -1), "GMAC nonce");
-    check(EVP_CipherUpdate(gmac, nullptr, &n, aad16, 16), "GMAC header");
-    if (!data.empty()) check(EVP_CipherUpdate(gmac, nullptr, &n, data.data(), int(data.size())), "GMAC data");
-    check(EVP_CipherFinal_ex(gmac, tag, &n), "GMAC final");
-    check(EVP_CIPHER_CTX_ctrl(gmac, EVP_CTRL_GCM_GET_TAG, 16, tag), "GMAC tag");
+    EVP_CIPHER_CTX* ctx = gmac.get();
+    check(EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce, -1), "GMAC nonce");
+    check(EVP_CipherUpdate(ctx, nullptr, &n, aad16, 16), "GMAC header");
+    if (!data.empty()) check(EVP_CipherUpdate(ctx, nullptr, &n, data.data(), int(data.size())), "GMAC data");
+    check(EVP_CipherFinal_ex(ctx, tag, &n), "GMAC final");
+    check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag), "GMAC tag");
     for (int i = 0; i < 8; ++i) out[i] = tag[i] ^ tag[i + 8];
-  }
-
-  // AES-256-CTR whose counter is only the last 32 bits of the block (no carry into byte 11).
-  // OpenSSL carries over all 128 bits, so a stream that wraps is split at the wrap.
-  void ctr32Xor(const uint8_t counterBlock[16], MutableByteView data) {
-    uint8_t iv[16];
-    std::memcpy(iv, counterBlock, 16);
-    uint64_t counter = uint64_t(iv[12]) << 24 | uint32_t(iv[13]) << 16 | uint32_t(iv[14]) << 8 | iv[15];
-    size_t done = 0;
-    while (done < data.size()) {
-      size_t blocksToWrap = size_t((uint64_t(1) << 32) - counter);
-      size_t length = std::min(data.size() - done, blocksToWrap * 16);
-      int n = 0;
-      check(EVP_CipherInit_ex(ctr, nullptr, nullptr, nullptr, iv, -1), "CTR iv");
-      check(EVP_CipherUpdate(ctr, data.data() + done, &n, data.data() + done, int(length)), "CTR");
-      done += length;
-      counter = 0;
-      std::memset(iv + 12, 0, 4);
-    }
   }
 };
 
@@ -145,8 +144,9 @@ void sivHeader(ByteView packet, uint8_t aad[16]) {
 void PeerCipher::armor(MutableByteView packet, Cipher cipher) {
   if (packet.size() < kArmored) return;
   uint8_t& flags = packet[kFlags];
-  flags = uint8_t((flags & ~(kFlagLegacyEncrypted | kCipherMask)) | uint8_t(cipher) << 3);
-  if (cipher == Cipher::Salsa2012Poly1305) flags |= kFlagLegacyEncrypted;
+  flags = uint8_t((flags & ~(wire::kFlagEncrypted | kCipherMask)) | uint8_t(cipher) << 3);
+  if (cipher == Cipher::Salsa2012Poly1305) flags |= wire::kFlagEncrypted;
+  if (cipher == Cipher::TrustedPath) return;  // the caller writes the path id into the MAC field
   MutableByteView armored = packet.subspan(kArmored);
 
   if (cipher == Cipher::AesGmacSiv) {
@@ -154,11 +154,11 @@ void PeerCipher::armor(MutableByteView packet, Cipher cipher) {
     sivHeader(packet, aad);
     std::memcpy(ivAndTag, packet.data(), 8);
     aes_->gmacFolded(ivAndTag, aad, armored, ivAndTag + 8);
-    aes_->block(aes_->ecbEncrypt, ivAndTag, e);
+    Aes::block(aes_->ecbEncrypt, ivAndTag, e);
     std::memcpy(packet.data(), e, 8);
     std::memcpy(packet.data() + kMac, e + 8, 8);
     e[12] &= 0x7f;
-    aes_->ctr32Xor(e, armored);
+    aesCtr32Xor(aes_->ctr.get(), e, armored);
     return;
   }
 
@@ -178,9 +178,9 @@ bool PeerCipher::dearmor(MutableByteView packet) {
     uint8_t e[16], ivAndTag[16], aad[16], tag[8];
     std::memcpy(e, packet.data(), 8);
     std::memcpy(e + 8, packet.data() + kMac, 8);
-    aes_->block(aes_->ecbDecrypt, e, ivAndTag);
+    Aes::block(aes_->ecbDecrypt, e, ivAndTag);
     e[12] &= 0x7f;
-    aes_->ctr32Xor(e, armored);
+    aesCtr32Xor(aes_->ctr.get(), e, armored);
     sivHeader(packet, aad);
     aes_->gmacFolded(ivAndTag, aad, armored, tag);
     return CRYPTO_memcmp(tag, ivAndTag + 8, 8) == 0;

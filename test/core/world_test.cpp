@@ -68,7 +68,7 @@ TEST_P(WorldVectors, ReserializesToTheSameBytes) {
   EXPECT_EQ(parseVector(GetParam() + ".bin").serialize(), readVector(GetParam() + ".bin"));
 }
 
-TEST_P(WorldVectors, SpecFromDescriptionRecreatesTheWorldUnsigned) {
+TEST_P(WorldVectors, ItsJsonRecreatesEveryFieldButTheSignature) {
   // createWorld from the recorded JSON rebuilds every field but the signature.
   World recorded = parseVector(GetParam() + ".bin");
   KeyPair key = labSigningKey();

@@ -28,6 +28,14 @@ wireguard() {
   mark wireguard-go "$WIREGUARD_GO_VERSION"
 }
 
+# The newest release of a staging module up to the wanted one: the module proxy reachable here
+# lacks some patch releases of the less used staging modules.
+staging_version() {
+  local want=$2
+  go list -m -versions "$1" 2>/dev/null | tr ' ' '\n' | grep "^${want%.*}\." |
+    awk -F. -v max="${want##*.}" '$3 + 0 <= max + 0' | sort -t. -k3 -n | tail -1 || true
+}
+
 # k8s.io/kubernetes is built as a dependency of a wrapper module that replaces each staging module
 # (which its own go.mod points at ./staging) with the matching v0.x release.
 kubernetes() {
@@ -44,7 +52,10 @@ kubernetes() {
     echo "module ztkube-tools/kubernetes"
     echo "go 1.22"
     echo "require k8s.io/kubernetes $K8S_VERSION"
-    for m in $staging; do echo "replace $m => $m v0.$minor"; done
+    for m in $staging; do
+      local v; v=$(staging_version "$m" "v0.$minor")
+      if [ -n "$v" ]; then echo "replace $m => $m $v"; fi
+    done
   } >"$dir/go.mod"
   # The tools-file idiom keeps the commands' packages (and so k8s.io/kubernetes) in go.mod.
   printf '//go:build tools\n\npackage tools\n\nimport (\n' >"$dir/tools.go"

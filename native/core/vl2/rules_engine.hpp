@@ -37,7 +37,6 @@ struct FrameMeta {
   ByteView payload;
 
   Address self() const { return direction == FrameDirection::Inbound ? receiver : sender; }
-  Address peer() const { return direction == FrameDirection::Inbound ? sender : receiver; }
 };
 
 // The MACs, VLAN tag (one 802.1Q tag, ethertype 0x8100) and ethertype of an Ethernet frame

@@ -384,4 +384,69 @@ bool Revocation::verify(const Identity& controller) const {
   return signedByController(controller, networkId, signer, signature, signedMessage());
 }
 
+// --- NETWORK_CREDENTIALS payload ---------------------------------------------------------------
+
+namespace {
+
+// A 2-byte count and that many credentials; absent (end of payload) means none.
+template <class Credential>
+Result<std::vector<Credential>> readCountedList(Reader& r, const char* what) {
+  std::vector<Credential> out;
+  if (r.remaining() == 0) return out;
+  uint16_t count = r.u16();
+  for (uint16_t i = 0; i < count; ++i) {
+    auto c = Credential::read(r);
+    if (!c) return fail(std::string(what) + " " + std::to_string(i) + ": " + c.error());
+    out.push_back(std::move(*c));
+  }
+  if (r.failed()) return truncated(what);
+  return out;
+}
+
+template <class Credential>
+void writeCountedList(Writer& w, const std::vector<Credential>& list) {
+  w.u16(uint16_t(list.size()));
+  for (const auto& c : list) c.write(w);
+}
+
+}  // namespace
+
+Result<CredentialBundle> CredentialBundle::read(ByteView payload) {
+  Reader r(payload);
+  CredentialBundle b;
+  while (r.remaining() > 0) {
+    if (payload[r.position()] == 0) {
+      r.u8();
+      break;
+    }
+    auto com = CertificateOfMembership::read(r);
+    if (!com) return fail("credentials: COM " + std::to_string(b.coms.size()) + ": " + com.error());
+    b.coms.push_back(std::move(*com));
+  }
+  auto caps = readCountedList<Capability>(r, "capability");
+  if (!caps) return fail("credentials: " + caps.error());
+  auto tags = readCountedList<Tag>(r, "tag");
+  if (!tags) return fail("credentials: " + tags.error());
+  auto revocations = readCountedList<Revocation>(r, "revocation");
+  if (!revocations) return fail("credentials: " + revocations.error());
+  auto coos = readCountedList<CertificateOfOwnership>(r, "certificate of ownership");
+  if (!coos) return fail("credentials: " + coos.error());
+  b.capabilities = std::move(*caps);
+  b.tags = std::move(*tags);
+  b.revocations = std::move(*revocations);
+  b.coos = std::move(*coos);
+  return b;
+}
+
+Bytes CredentialBundle::write() const {
+  Writer w;
+  for (const auto& com : coms) com.write(w);
+  w.u8(0);
+  writeCountedList(w, capabilities);
+  writeCountedList(w, tags);
+  writeCountedList(w, revocations);
+  writeCountedList(w, coos);
+  return w.take();
+}
+
 }  // namespace zt

@@ -161,4 +161,18 @@ struct Revocation {
   bool operator==(const Revocation&) const = default;
 };
 
+// The payload of NETWORK_CREDENTIALS (verb 0x0a, §7.6): COMs up to a 0x00 byte, then counted
+// lists of capabilities, tags, revocations and COOs. Older senders may stop after any section.
+struct CredentialBundle {
+  std::vector<CertificateOfMembership> coms;
+  std::vector<Capability> capabilities;
+  std::vector<Tag> tags;
+  std::vector<Revocation> revocations;
+  std::vector<CertificateOfOwnership> coos;
+
+  static Result<CredentialBundle> read(ByteView payload);
+  Bytes write() const;
+  bool operator==(const CredentialBundle&) const = default;
+};
+
 }  // namespace zt

@@ -13,14 +13,15 @@ namespace {
 
 // The one packet the datagrams carry: a whole packet, or a head and its fragments reassembled.
 Result<Bytes> collectPacket(std::span<const ByteView> datagrams) {
-  Reassembler reassembler;
+  std::optional<Reassembler> reassembler;  // its buffers only when there are pieces to join
   std::optional<Bytes> packet;
   for (ByteView d : datagrams) {
     std::optional<ByteView> whole;
     if (classify(d) == DatagramKind::Packet && !fragmented(d)) {
       whole = d;
-    } else if (auto done = reassembler.add(d, 0)) {
-      whole = *done;
+    } else {
+      if (!reassembler) reassembler.emplace();
+      if (auto done = reassembler->add(d, 0)) whole = *done;
     }
     if (!whole) continue;
     if (packet) return fail("decode: the datagrams hold more than one packet");
@@ -61,9 +62,9 @@ Result<json> decodePacket(const Identity& receiver, const Identity& sender, std:
   if (!packet) return fail(packet.error());
   json out = header(*packet);
   auto key = receiver.agree(sender);
-  PeerCipher peer(key.value_or(SymmetricKey{}));
-  out["authenticated"] = key && peer.dearmor(*packet);
-  if (!out["authenticated"]) return out;
+  bool authentic = key && PeerCipher(*key).dearmor(*packet);
+  out["authenticated"] = authentic;
+  if (!authentic) return out;
 
   Bytes plaintext(kMaxPacketLength);
   auto length = decompressPacket(*packet, plaintext);

@@ -2,7 +2,7 @@
 
 #include <sodium.h>
 
-#include "crypto/salsa.hpp"
+#include "crypto/keystream.hpp"
 
 namespace zt {
 namespace {
@@ -42,7 +42,7 @@ PowDigest identityPowDigest(const PublicKey& publicKey, PowScratch& scratch) {
 
   // Block i is block i-1 encrypted with keystream block i: a running XOR of the keystream.
   stream.next({m, PowScratch::kBytes});
-  for (size_t i = kBlock; i < kScratchBlocks * kBlock; ++i) m[i] ^= m[i - kBlock];
+  for (size_t i = 1; i < kScratchBlocks; ++i) xorInto({m + i * kBlock, kBlock}, m + (i - 1) * kBlock);
 
   // The data-dependent walk: swap a scratch word into D, then encrypt D, once per word pair.
   // Keystream is drawn in chunks to amortise the per-call cost.
@@ -57,8 +57,7 @@ PowDigest identityPowDigest(const PublicKey& publicKey, PowScratch& scratch) {
     std::memcpy(word, m + 8 * b, 8);
     std::memcpy(m + 8 * b, d.data() + 8 * a, 8);
     std::memcpy(d.data() + 8 * a, word, 8);
-    const uint8_t* ks = chunk + step * kBlock;
-    for (size_t i = 0; i < kBlock; ++i) d[i] ^= ks[i];
+    xorInto(d, chunk + step * kBlock);
   }
   return d;
 }

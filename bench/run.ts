@@ -1,0 +1,32 @@
+// `npm run bench -- [suite]`: runs a benchmark suite and passes its table through; every suite
+// ends with one JSON line. Suites are native programs built by `npm run build`.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const suites: Record<string, { program: string; what: string }> = {
+  crypto: { program: 'build/ztbench', what: 'identity generation; suites 1 and 3 against OpenSSL AES-256-GCM' },
+  offload: { program: 'build/offload_bench', what: 'TAP-to-TAP TCP with and without virtio-net offloads (root)' },
+};
+
+function usage(): string {
+  const lines = Object.entries(suites).map(([name, s]) => `  ${name.padEnd(8)} ${s.what}`);
+  return `usage: npm run bench -- [suite]   (default: crypto)\n${lines.join('\n')}`;
+}
+
+const name = process.argv[2] ?? 'crypto';
+const suite = suites[name];
+if (!suite) {
+  console.error(`bench: unknown suite '${name}'\n${usage()}`);
+  process.exit(2);
+}
+const program = join(root, suite.program);
+if (!existsSync(program)) {
+  console.error(`bench: ${suite.program} is missing; run npm run build first`);
+  process.exit(1);
+}
+const run = spawnSync(program, process.argv.slice(3), { stdio: 'inherit' });
+process.exit(run.status ?? 1);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "crypto/aes_ctr32.hpp"
 #include "crypto/armor.hpp"
 #include "crypto/identity.hpp"
 
@@ -309,6 +310,34 @@ TEST(CryptoArmor, Salsa2012XorIsItsOwnInverse) {
   salsa2012Xor(data, key, nonce);
   EXPECT_EQ(data, Bytes(200, 0));
   EXPECT_NE(randomU64(), randomU64());
+}
+
+TEST(CryptoArmor, CtrCounterWrapsInLast32BitsOnly) {
+  const uint8_t key[32] = {9, 8, 7};
+  EVP_CIPHER_CTX* ctr = EVP_CIPHER_CTX_new();
+  EVP_CIPHER_CTX* ecb = EVP_CIPHER_CTX_new();
+  ASSERT_EQ(EVP_EncryptInit_ex(ctr, EVP_aes_256_ctr(), nullptr, key, nullptr), 1);
+  ASSERT_EQ(EVP_EncryptInit_ex(ecb, EVP_aes_256_ecb(), nullptr, key, nullptr), 1);
+  uint8_t counter[16];
+  for (int i = 0; i < 16; ++i) counter[i] = uint8_t(0x40 + i);
+  std::memset(counter + 12, 0xff, 4);
+  counter[15] = 0xfe;  // two blocks before the wrap
+  Bytes data(4 * 16 + 5, 0);
+  aesCtr32Xor(ctr, counter, data);
+
+  Bytes expected;  // ECB of each counter block, with only bytes 12..16 counting
+  for (uint32_t n : {0xfffffffeu, 0xffffffffu, 0u, 1u, 2u}) {
+    uint8_t block[16], out[16];
+    int len = 0;
+    std::memcpy(block, counter, 12);
+    for (int i = 0; i < 4; ++i) block[12 + i] = uint8_t(n >> (24 - 8 * i));
+    ASSERT_EQ(EVP_EncryptUpdate(ecb, out, &len, block, 16), 1);
+    expected.insert(expected.end(), out, out + 16);
+  }
+  expected.resize(data.size());
+  EXPECT_EQ(toHex(data), toHex(expected));
+  EVP_CIPHER_CTX_free(ctr);
+  EVP_CIPHER_CTX_free(ecb);
 }
 
 // The identities of one capture, by address, and a cipher per (source, destination) pair.

@@ -10,6 +10,7 @@
 
 #include <stdexcept>
 
+#include "crypto/aes_ctr32.hpp"
 #include "crypto/salsa.hpp"
 
 namespace zt {
@@ -49,6 +50,22 @@ EVP_CIPHER_CTX* newContext(const EVP_CIPHER* cipher, const uint8_t* key, bool en
 
 }  // namespace
 
+void aesCtr32Xor(EVP_CIPHER_CTX* ctr, const uint8_t counterBlock[16], MutableByteView data) {
+  uint8_t iv[16];
+  std::memcpy(iv, counterBlock, 16);
+  uint64_t counter = uint64_t(iv[12]) << 24 | uint32_t(iv[13]) << 16 | uint32_t(iv[14]) << 8 | iv[15];
+  for (size_t done = 0; done < data.size();) {
+    size_t blocksToWrap = size_t((uint64_t(1) << 32) - counter);
+    size_t length = std::min(data.size() - done, blocksToWrap * 16);
+    int n = 0;
+    check(EVP_CipherInit_ex(ctr, nullptr, nullptr, nullptr, iv, -1), "CTR counter");
+    check(EVP_CipherUpdate(ctr, data.data() + done, &n, data.data() + done, int(length)), "CTR");
+    done += length;
+    counter = 0;
+    std::memset(iv + 12, 0, 4);
+  }
+}
+
 // K0 keys the GMAC, K1 the ECB block and the CTR stream.
 struct PeerCipher::Aes {
   EVP_CIPHER_CTX* gmac;
@@ -86,25 +103,6 @@ struct PeerCipher::Aes {
     check(EVP_CipherFinal_ex(gmac, tag, &n), "GMAC final");
     check(EVP_CIPHER_CTX_ctrl(gmac, EVP_CTRL_GCM_GET_TAG, 16, tag), "GMAC tag");
     for (int i = 0; i < 8; ++i) out[i] = tag[i] ^ tag[i + 8];
-  }
-
-  // AES-256-CTR whose counter is only the last 32 bits of the block (no carry into byte 11).
-  // OpenSSL carries over all 128 bits, so a stream that wraps is split at the wrap.
-  void ctr32Xor(const uint8_t counterBlock[16], MutableByteView data) {
-    uint8_t iv[16];
-    std::memcpy(iv, counterBlock, 16);
-    uint64_t counter = uint64_t(iv[12]) << 24 | uint32_t(iv[13]) << 16 | uint32_t(iv[14]) << 8 | iv[15];
-    size_t done = 0;
-    while (done < data.size()) {
-      size_t blocksToWrap = size_t((uint64_t(1) << 32) - counter);
-      size_t length = std::min(data.size() - done, blocksToWrap * 16);
-      int n = 0;
-      check(EVP_CipherInit_ex(ctr, nullptr, nullptr, nullptr, iv, -1), "CTR iv");
-      check(EVP_CipherUpdate(ctr, data.data() + done, &n, data.data() + done, int(length)), "CTR");
-      done += length;
-      counter = 0;
-      std::memset(iv + 12, 0, 4);
-    }
   }
 };
 
@@ -158,7 +156,7 @@ void PeerCipher::armor(MutableByteView packet, Cipher cipher) {
     std::memcpy(packet.data(), e, 8);
     std::memcpy(packet.data() + kMac, e + 8, 8);
     e[12] &= 0x7f;
-    aes_->ctr32Xor(e, armored);
+    aesCtr32Xor(aes_->ctr, e, armored);
     return;
   }
 
@@ -180,7 +178,7 @@ bool PeerCipher::dearmor(MutableByteView packet) {
     std::memcpy(e + 8, packet.data() + kMac, 8);
     aes_->block(aes_->ecbDecrypt, e, ivAndTag);
     e[12] &= 0x7f;
-    aes_->ctr32Xor(e, armored);
+    aesCtr32Xor(aes_->ctr, e, armored);
     sivHeader(packet, aad);
     aes_->gmacFolded(ivAndTag, aad, armored, tag);
     return CRYPTO_memcmp(tag, ivAndTag + 8, 8) == 0;

@@ -17,7 +17,7 @@ struct Fixture {
   uint64_t nwid = controller.address().value << 24 | 0xc0ffee;
 
   json network() const {
-    return {{"id", zt::networkIdToString(nwid)},
+    return {{"id", zt::hex64(nwid)},
             {"private", true},
             {"v4AssignMode", {{"zt", true}}},
             {"v6AssignMode", {{"zt", true}, {"rfc4193", true}, {"6plane", true}}},
@@ -28,7 +28,7 @@ struct Fixture {
             {"capabilities", {{{"id", 7}, {"default", true}, {"rules", {{{"type", "ACTION_ACCEPT"}}}}}}}};
   }
   json memberRecord() const {
-    return {{"nwid", zt::networkIdToString(nwid)}, {"id", member.address().toString()}, {"authorized", true}};
+    return {{"nwid", zt::hex64(nwid)}, {"id", member.address().toString()}, {"authorized", true}};
   }
 };
 

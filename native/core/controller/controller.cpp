@@ -354,7 +354,7 @@ Result<std::vector<ControllerMessage>> NetworkController::setNetwork(uint64_t no
   auto networkId = networkIdOf(fields, true);
   if (!networkId) return fail(networkId.error());
   if (controllerOf(*networkId) != identity_.address())
-    return fail("network " + networkIdToString(*networkId) + " does not belong to controller " +
+    return fail("network " + hex64(*networkId) + " does not belong to controller " +
                 identity_.address().toString());
   std::optional<json> storedRaw = store_.network(*networkId);
   json merged = storedRaw && storedRaw->is_object() ? *storedRaw : json::object();
@@ -378,7 +378,7 @@ Result<std::vector<ControllerMessage>> NetworkController::setMember(uint64_t now
   if (!networkId) return fail(networkId.error());
   auto address = memberAddressOf(fields);
   if (!address) return fail(address.error());
-  if (!storedNetwork(*networkId, now)) return fail("member record: network " + networkIdToString(*networkId) + " does not exist");
+  if (!storedNetwork(*networkId, now)) return fail("member record: network " + hex64(*networkId) + " does not exist");
 
   std::optional<json> storedRaw = store_.member(*networkId, *address);
   std::optional<json> before;

@@ -1,0 +1,212 @@
+// Packet armoring, suites 0/1 (Salsa20/12 + Poly1305) and 3 (AES-GMAC-SIV), per
+// vl1-identity-crypto.md section 5. OpenSSL contexts are keyed once per peer; per packet only the
+// IV changes, and nothing is allocated.
+#include "crypto/armor.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <sodium.h>
+
+#include <stdexcept>
+
+#include "crypto/aes_ctr32.hpp"
+#include "crypto/salsa.hpp"
+
+namespace zt {
+namespace {
+
+constexpr size_t kFlags = 18, kMac = 19, kArmored = 27;
+constexpr uint8_t kFlagLegacyEncrypted = 0x80, kCipherMask = 0x38, kHopMask = 0x07;
+
+[[noreturn]] void opensslFailure(const char* what) {
+  throw std::runtime_error(std::string("OpenSSL failure: ") + what);
+}
+
+void check(int rc, const char* what) {
+  if (rc != 1) opensslFailure(what);
+}
+
+// KDF(K48, label) of section 3: one HMAC-SHA-384 block, of which the first 32 bytes are an AES key.
+std::array<uint8_t, 32> deriveAesKey(const SymmetricKey& key, char label) {
+  const uint8_t message[13] = {0, 0, 0, 0, 'Z', 'T', uint8_t(label), 0, 0, 0, 0, 0x01, 0x80};
+  uint8_t out[48];
+  unsigned outLength = 0;
+  if (!HMAC(EVP_sha384(), key.data(), int(key.size()), message, sizeof message, out, &outLength))
+    opensslFailure("HMAC-SHA-384");
+  std::array<uint8_t, 32> aesKey;
+  std::memcpy(aesKey.data(), out, 32);
+  OPENSSL_cleanse(out, sizeof out);
+  return aesKey;
+}
+
+EVP_CIPHER_CTX* newContext(const EVP_CIPHER* cipher, const uint8_t* key, bool encrypt) {
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  if (!ctx) opensslFailure("EVP_CIPHER_CTX_new");
+  check(EVP_CipherInit_ex(ctx, cipher, nullptr, key, nullptr, encrypt ? 1 : 0), "cipher init");
+  check(EVP_CIPHER_CTX_set_padding(ctx, 0), "set padding");
+  return ctx;
+}
+
+}  // namespace
+
+void aesCtr32Xor(EVP_CIPHER_CTX* ctr, const uint8_t counterBlock[16], MutableByteView data) {
+  uint8_t iv[16];
+  std::memcpy(iv, counterBlock, 16);
+  uint64_t counter = uint64_t(iv[12]) << 24 | uint32_t(iv[13]) << 16 | uint32_t(iv[14]) << 8 | iv[15];
+  for (size_t done = 0; done < data.size();) {
+    size_t blocksToWrap = size_t((uint64_t(1) << 32) - counter);
+    size_t length = std::min(data.size() - done, blocksToWrap * 16);
+    int n = 0;
+    check(EVP_CipherInit_ex(ctr, nullptr, nullptr, nullptr, iv, -1), "CTR counter");
+    check(EVP_CipherUpdate(ctr, data.data() + done, &n, data.data() + done, int(length)), "CTR");
+    done += length;
+    counter = 0;
+    std::memset(iv + 12, 0, 4);
+  }
+}
+
+// K0 keys the GMAC, K1 the ECB block and the CTR stream.
+struct PeerCipher::Aes {
+  EVP_CIPHER_CTX* gmac;
+  EVP_CIPHER_CTX* ecbEncrypt;
+  EVP_CIPHER_CTX* ecbDecrypt;
+  EVP_CIPHER_CTX* ctr;
+
+  explicit Aes(const SymmetricKey& key) {
+    std::array<uint8_t, 32> k0 = deriveAesKey(key, '0'), k1 = deriveAesKey(key, '1');
+    gmac = newContext(EVP_aes_256_gcm(), k0.data(), true);
+    ecbEncrypt = newContext(EVP_aes_256_ecb(), k1.data(), true);
+    ecbDecrypt = newContext(EVP_aes_256_ecb(), k1.data(), false);
+    ctr = newContext(EVP_aes_256_ctr(), k1.data(), true);
+    OPENSSL_cleanse(k0.data(), k0.size());
+    OPENSSL_cleanse(k1.data(), k1.size());
+  }
+  ~Aes() {
+    for (EVP_CIPHER_CTX* ctx : {gmac, ecbEncrypt, ecbDecrypt, ctr}) EVP_CIPHER_CTX_free(ctx);
+  }
+
+  void block(EVP_CIPHER_CTX* ctx, const uint8_t in[16], uint8_t out[16]) {
+    int n = 0;
+    check(EVP_CipherUpdate(ctx, out, &n, in, 16), "AES block");
+  }
+
+  // T[0..8) XOR T[8..16) of the GMAC over (aad16 ‖ data) with nonce iv ‖ 00000000.
+  void gmacFolded(const uint8_t iv[8], const uint8_t aad16[16], ByteView data, uint8_t out[8]) {
+    uint8_t nonce[12] = {};
+    std::memcpy(nonce, iv, 8);
+    int n = 0;
+    uint8_t tag[16];
+    check(EVP_CipherInit_ex(gmac, nullptr, nullptr, nullptr, nonce, -1), "GMAC nonce");
+    check(EVP_CipherUpdate(gmac, nullptr, &n, aad16, 16), "GMAC header");
+    if (!data.empty()) check(EVP_CipherUpdate(gmac, nullptr, &n, data.data(), int(data.size())), "GMAC data");
+    check(EVP_CipherFinal_ex(gmac, tag, &n), "GMAC final");
+    check(EVP_CIPHER_CTX_ctrl(gmac, EVP_CTRL_GCM_GET_TAG, 16, tag), "GMAC tag");
+    for (int i = 0; i < 8; ++i) out[i] = tag[i] ^ tag[i + 8];
+  }
+};
+
+PeerCipher::PeerCipher(const SymmetricKey& key) : key_(key), aes_(std::make_unique<Aes>(key)) { ensureSodium(); }
+
+PeerCipher::~PeerCipher() { sodium_memzero(key_.data(), key_.size()); }
+
+namespace {
+
+// Salsa20/12 key of one packet: the agreed key mixed with the header (hop bits masked) and length.
+void perPacketKey(const SymmetricKey& agreed, ByteView packet, uint8_t key[32]) {
+  std::memcpy(key, agreed.data(), 32);
+  for (size_t i = 0; i < kFlags; ++i) key[i] ^= packet[i];
+  key[kFlags] ^= packet[kFlags] & ~kHopMask;
+  key[19] ^= uint8_t(packet.size());
+  key[20] ^= uint8_t(packet.size() >> 8);
+}
+
+// The first 8 bytes of Poly1305 over the armored part, keyed by keystream block 0.
+void salsaPolyMac(const uint8_t key[32], ByteView packet, uint8_t mac[8]) {
+  uint8_t block0[64];
+  salsa2012Block(key, packet.data(), 0, block0);
+  uint8_t full[crypto_onetimeauth_poly1305_BYTES];
+  ByteView armored = packet.subspan(kArmored);
+  crypto_onetimeauth_poly1305(full, armored.data(), armored.size(), block0);
+  std::memcpy(mac, full, 8);
+  sodium_memzero(block0, sizeof block0);
+}
+
+void sivHeader(ByteView packet, uint8_t aad[16]) {
+  std::memset(aad, 0, 16);
+  std::memcpy(aad, packet.data() + 8, 11);
+  aad[10] &= ~kHopMask;
+}
+
+}  // namespace
+
+void PeerCipher::armor(MutableByteView packet, Cipher cipher) {
+  if (packet.size() < kArmored) return;
+  uint8_t& flags = packet[kFlags];
+  flags = uint8_t((flags & ~(kFlagLegacyEncrypted | kCipherMask)) | uint8_t(cipher) << 3);
+  if (cipher == Cipher::Salsa2012Poly1305) flags |= kFlagLegacyEncrypted;
+  MutableByteView armored = packet.subspan(kArmored);
+
+  if (cipher == Cipher::AesGmacSiv) {
+    uint8_t aad[16], ivAndTag[16], e[16];
+    sivHeader(packet, aad);
+    std::memcpy(ivAndTag, packet.data(), 8);
+    aes_->gmacFolded(ivAndTag, aad, armored, ivAndTag + 8);
+    aes_->block(aes_->ecbEncrypt, ivAndTag, e);
+    std::memcpy(packet.data(), e, 8);
+    std::memcpy(packet.data() + kMac, e + 8, 8);
+    e[12] &= 0x7f;
+    aesCtr32Xor(aes_->ctr, e, armored);
+    return;
+  }
+
+  uint8_t key[32];
+  perPacketKey(key_, packet, key);
+  if (cipher == Cipher::Salsa2012Poly1305) salsa2012XorFrom(armored, key, packet.data(), 1);
+  salsaPolyMac(key, packet, packet.data() + kMac);
+  sodium_memzero(key, sizeof key);
+}
+
+bool PeerCipher::dearmor(MutableByteView packet) {
+  if (packet.size() <= kArmored) return false;
+  MutableByteView armored = packet.subspan(kArmored);
+  Cipher cipher = Cipher((packet[kFlags] & kCipherMask) >> 3);
+
+  if (cipher == Cipher::AesGmacSiv) {
+    uint8_t e[16], ivAndTag[16], aad[16], tag[8];
+    std::memcpy(e, packet.data(), 8);
+    std::memcpy(e + 8, packet.data() + kMac, 8);
+    aes_->block(aes_->ecbDecrypt, e, ivAndTag);
+    e[12] &= 0x7f;
+    aesCtr32Xor(aes_->ctr, e, armored);
+    sivHeader(packet, aad);
+    aes_->gmacFolded(ivAndTag, aad, armored, tag);
+    return CRYPTO_memcmp(tag, ivAndTag + 8, 8) == 0;
+  }
+  if (cipher != Cipher::Poly1305 && cipher != Cipher::Salsa2012Poly1305) return false;
+
+  uint8_t key[32], mac[8];
+  perPacketKey(key_, packet, key);
+  salsaPolyMac(key, packet, mac);
+  bool authentic = sodium_memcmp(mac, packet.data() + kMac, 8) == 0;
+  if (authentic && cipher == Cipher::Salsa2012Poly1305) salsa2012XorFrom(armored, key, packet.data(), 1);
+  sodium_memzero(key, sizeof key);
+  return authentic;
+}
+
+void salsa2012Xor(MutableByteView data, const uint8_t key[32], const uint8_t nonce[8]) {
+  salsa2012XorFrom(data, key, nonce, 0);
+}
+
+void randomBytes(MutableByteView out) {
+  ensureSodium();
+  randombytes_buf(out.data(), out.size());
+}
+
+uint64_t randomU64() {
+  uint64_t v;
+  randomBytes({reinterpret_cast<uint8_t*>(&v), sizeof v});
+  return v;
+}
+
+}  // namespace zt

@@ -37,6 +37,7 @@ enum class ErrorCode : uint8_t {
   IdentityCollision = 0x04, UnsupportedOperation = 0x05, NeedMembershipCertificate = 0x06,
   NetworkAccessDenied = 0x07, UnwantedMulticast = 0x08, NetworkAuthenticationRequired = 0x09,
 };
+const char* errorCodeName(uint8_t code);  // "OBJ_NOT_FOUND", … or "UNKNOWN"
 
 // What a received UDP payload is (by length and byte 13).
 enum class DatagramKind { Short, Packet, Fragment };

@@ -1,0 +1,10 @@
+// Registration functions of the addon's parts; addon.cpp calls each from the module initialiser.
+#pragma once
+#include <napi.h>
+
+namespace zt::addon {
+
+// Stateless inspection tools behind the CLI: identities, packets, worlds, network configs.
+void registerTools(Napi::Env env, Napi::Object exports);
+
+}  // namespace zt::addon

@@ -284,7 +284,9 @@ Node::~Node() = default;
 void Node::Impl::receive(int64_t now, int64_t sock, const InetAddress& from, ByteView data) {
   switch (wire::classify(data)) {
     case wire::DatagramKind::Short:
-      return;  // NAT keepalive
+      // Under 16 bytes: 1.14's NAT keepalives. 16 to 27: too short for a header.
+      if (data.size() >= wire::kMinFragmentLength) drop(DropReason::Truncated);
+      return;
     case wire::DatagramKind::Fragment: {
       Result<wire::FragmentHeader> header = wire::FragmentHeader::parse(data);
       if (!header) return drop(DropReason::BadFragment);
@@ -296,7 +298,6 @@ void Node::Impl::receive(int64_t now, int64_t sock, const InetAddress& from, Byt
     case wire::DatagramKind::Packet:
       break;
   }
-  if (data.size() < wire::kMinPacketLength) return drop(DropReason::Truncated);
   if (wire::destination(data) != self.address()) return relay(now, sock, from, data, false);
   if (wire::fragmented(data)) {
     if (std::optional<MutableByteView> whole = reassembler.addHead(data, now)) handlePacket(now, sock, from, *whole);
@@ -839,6 +840,7 @@ void Node::Impl::housekeeping(int64_t now) {
 }
 
 void Node::Impl::updateOnline(int64_t now) {
+  if (fatal || down) return;  // no events after the last one
   bool on = rootMode;
   for (const RootEntry& root : topology.roots()) {
     const Peer* peer = topology.find(root.identity.address());
@@ -889,7 +891,7 @@ Address Node::address() const { return impl_->self.address(); }
 const Identity& Node::identity() const { return impl_->self; }
 
 NodeStatus Node::status() const {
-  return {impl_->self.address(), impl_->selfPublic.toString(false), impl_->online};
+  return {impl_->self.address(), impl_->selfPublic.toString(false), impl_->online && !impl_->fatal};
 }
 
 Counters Node::counters() const { return impl_->counters; }
@@ -914,22 +916,22 @@ std::vector<PeerInfo> Node::peers() const {
   return out;
 }
 
-ResultCode Node::echo(int64_t now, Address target) {
+ProcessResult Node::echo(int64_t now, Address target) {
   Impl& n = *impl_;
-  if (n.down || n.fatal) return ResultCode::OkIgnored;
-  if (target == n.self.address() || target.reserved()) return ResultCode::BadParameter;
+  if (n.down || n.fatal) return {ResultCode::OkIgnored, now + kPingCheckInterval};
+  if (target == n.self.address() || target.reserved()) return {ResultCode::BadParameter, n.nextDeadline()};
   n.lastNow = now;
   if (Peer* peer = n.topology.find(target)) {
     n.sendEcho(now, *peer, std::nullopt);
-    return ResultCode::Ok;
+    return {ResultCode::Ok, n.nextDeadline()};
   }
   // Unknown: hold an ECHO (verb byte, then the timestamp payload) until WHOIS answers.
   Bytes request(9);
   request[0] = uint8_t(Verb::Echo);
   storeU64(request.data() + 1, uint64_t(now));
-  if (!n.whois.hold(now, {target, true, std::move(request), -1, {}})) return ResultCode::OkIgnored;
+  if (!n.whois.hold(now, {target, true, std::move(request), -1, {}})) return {ResultCode::OkIgnored, n.nextDeadline()};
   n.askWhois(now);
-  return ResultCode::Ok;
+  return {ResultCode::Ok, n.nextDeadline()};
 }
 
 void Node::addLocalInterfaceAddress(const InetAddress& address) {
@@ -937,14 +939,19 @@ void Node::addLocalInterfaceAddress(const InetAddress& address) {
   if (std::find(list.begin(), list.end(), address) == list.end()) list.push_back(address);
 }
 
-ResultCode Node::orbit(int64_t now, uint64_t moonId, Address seed) {
+ProcessResult Node::orbit(int64_t now, uint64_t moonId, Address seed) {
   Impl& n = *impl_;
-  if (n.down || n.fatal) return ResultCode::OkIgnored;
-  if (seed.reserved()) return ResultCode::BadParameter;
+  if (n.down || n.fatal) return {ResultCode::OkIgnored, now + kPingCheckInterval};
+  if (seed.reserved() || seed == n.self.address()) return {ResultCode::BadParameter, n.nextDeadline()};
+  n.lastNow = now;
   n.orbits[moonId] = seed;
-  if (Peer* peer = n.topology.find(seed)) n.sendHello(now, *peer);
-  else n.whois.ask(now, seed), n.askWhois(now);
-  return ResultCode::Ok;
+  if (Peer* peer = n.topology.find(seed)) {
+    n.sendHello(now, *peer);
+  } else {
+    n.whois.ask(now, seed);
+    n.askWhois(now);
+  }
+  return {ResultCode::Ok, n.nextDeadline()};
 }
 
 ResultCode Node::deorbit(uint64_t moonId) {

@@ -176,12 +176,13 @@ class Node {
   Counters counters() const;
 
   // Sends an ECHO to a peer (after a WHOIS if it is unknown); its OK(ECHO) counts in
-  // counters().echoRepliesReceived and measures latency.
-  ResultCode echo(int64_t now, Address peer);
+  // counters().echoRepliesReceived and measures latency. The deadline is sooner while a WHOIS
+  // is outstanding.
+  ProcessResult echo(int64_t now, Address peer);
   void addLocalInterfaceAddress(const InetAddress& address);
   // Orbits a moon: HELLOs the seed root (WHOIS first if unknown) announcing the moon, and
   // accepts the moon from the seed's OK(HELLO); its roots then join ours. Stored as MOON.
-  ResultCode orbit(int64_t now, uint64_t moonId, Address seed);
+  ProcessResult orbit(int64_t now, uint64_t moonId, Address seed);
   ResultCode deorbit(uint64_t moonId);
   // A root relays for everyone, answers WHOIS from its peer table and is always online.
   void setRootMode(bool root);

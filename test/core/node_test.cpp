@@ -57,6 +57,12 @@ class LabHost : public NodeHost {
     if (data) store[{type, id}] = Bytes(data->begin(), data->end());
     else store.erase({type, id});
   }
+  std::vector<StateId> stateList(StateObject type) override {
+    std::vector<StateId> ids;
+    for (const auto& [key, value] : store)
+      if (key.first == type) ids.push_back(key.second);
+    return ids;
+  }
   void onEvent(Event e, std::string_view detail) override {
     events.push_back(e);
     lastDetail = std::string(detail);
@@ -357,6 +363,76 @@ TEST_F(NodeLab, PlanetUpdateFromRootIsAcceptedFragmentedAndStored) {
   (void)fakeRoot;
   net.run(1000);
   EXPECT_EQ(leafB2.store.at({StateObject::Planet, {0, 0}}), rev1.serialize());
+}
+
+TEST_F(NodeLab, PeerCacheIsWrittenOnShutdownAndReadBack) {
+  net.run(1000);
+  const Address c = leafC->node->address();
+  echo(*leafA, c);
+  net.run(2000);
+  ASSERT_NE(peerOf(*leafA, c), nullptr);
+  leafA->node->shutdown(net.now);
+  EXPECT_EQ(leafA->events.back(), Event::Down);
+  ASSERT_TRUE(leafA->store.count({StateObject::Peer, {c.value, 0}}));
+  // Shut down, the node ignores traffic.
+  EXPECT_EQ(leafA->node->processBackgroundTasks(net.now).code, ResultCode::OkIgnored);
+
+  leafA->node.reset();
+  Result<std::unique_ptr<Node>> again = Node::create(*leafA, net.now, {.loadPeerCache = true});
+  ASSERT_TRUE(again.ok()) << again.error();
+  leafA->node = std::move(*again);
+  const PeerInfo* cached = peerOf(*leafA, c);
+  ASSERT_NE(cached, nullptr);
+  ASSERT_EQ(cached->paths.size(), 1u);
+  EXPECT_EQ(cached->paths[0].remote, leafC->addr());
+  EXPECT_FALSE(cached->paths[0].alive);  // a hint, until something arrives on it
+  // Without the option the cache is not read.
+  Result<std::unique_ptr<Node>> plain = Node::create(*leafA, net.now);
+  ASSERT_TRUE(plain.ok());
+  for (const PeerInfo& p : (*plain)->peers()) EXPECT_NE(p.address, c);
+}
+
+TEST_F(NodeLab, OrbitingAMoonAddsItsRootAndSurvivesRestart) {
+  // M (on .5) is a root of a moon whose id is its address; it holds the moon in its state.
+  LabHost& moonRoot = addHost(5, vectorIdentity(6));
+  const Identity m = identityOf(vectorIdentity(6));
+  KeyPair moonKey = freshKeyPair();
+  World moon;
+  moon.type = World::Moon;
+  moon.id = m.address().value;
+  moon.timestamp = 1;
+  moon.updatesMustBeSignedBy = moonKey.pub;
+  moon.roots.push_back({m.publicOnly(), {labAddress(5)}});
+  moon.sign(moonKey.secret, moonKey.pub);
+  moonRoot.store[{StateObject::Moon, {moon.id, 0}}] = moon.serialize();
+  moonRoot.node.reset();
+  moonRoot.node = std::move(*Node::create(moonRoot, net.now));
+  net.run(1000);
+
+  // A orbits it knowing only M's address: WHOIS via the planet root, HELLO, moon in OK(HELLO).
+  ProcessResult r = leafA->node->orbit(net.now, moon.id, m.address());
+  EXPECT_EQ(r.code, ResultCode::Ok);
+  leafA->deadline = std::min(leafA->deadline, r.nextDeadline);
+  net.run(6000);
+  ASSERT_TRUE(leafA->store.count({StateObject::Moon, {moon.id, 0}}));
+  EXPECT_EQ(leafA->store.at({StateObject::Moon, {moon.id, 0}}), moon.serialize());
+  const PeerInfo* atA = peerOf(*leafA, m.address());
+  ASSERT_NE(atA, nullptr);
+  EXPECT_EQ(atA->role, PeerRole::Moon);
+  ASSERT_FALSE(atA->paths.empty());
+  EXPECT_EQ(atA->paths[0].remote, labAddress(5));
+  // B did not orbit: M is nothing special there.
+  const PeerInfo* atB = peerOf(*leafB, m.address());
+  EXPECT_TRUE(atB == nullptr || atB->role == PeerRole::Leaf);
+
+  // After a restart the stored moon is loaded again.
+  leafA->node->shutdown(net.now);
+  leafA->node = std::move(*Node::create(*leafA, net.now));
+  EXPECT_EQ(peerOf(*leafA, m.address())->role, PeerRole::Moon);
+
+  EXPECT_EQ(leafA->node->deorbit(moon.id), ResultCode::Ok);
+  EXPECT_FALSE(leafA->store.count({StateObject::Moon, {moon.id, 0}}));
+  EXPECT_EQ(peerOf(*leafA, m.address())->role, PeerRole::Leaf);
 }
 
 // --- packets that must be dropped, by reason -------------------------------------------------

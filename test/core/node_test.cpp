@@ -13,6 +13,7 @@
 #include "crypto/armor.hpp"
 #include "node.hpp"
 #include "vl1/world.hpp"
+#include "wire/compress.hpp"
 #include "wire/packet.hpp"
 
 namespace zt {
@@ -435,6 +436,24 @@ TEST_F(NodeLab, OrbitingAMoonAddsItsRootAndSurvivesRestart) {
   EXPECT_EQ(peerOf(*leafA, m.address())->role, PeerRole::Leaf);
 }
 
+TEST_F(NodeLab, GoesOfflineWhenRootsFallSilentAndOnlineAgain) {
+  owned.clear();
+  net.hosts.clear();
+  root = &addHost(1, vectorIdentity(0), {.rootMode = true});
+  leafA = &addHost(2, vectorIdentity(1), {.peerActivityTimeout = 30000});
+  net.run(1000);
+  ASSERT_TRUE(leafA->node->status().online);
+  bool rootReachable = false;
+  net.filter = [&](const Datagram& d) { return rootReachable || (d.from != labAddress(1) && d.to != labAddress(1)); };
+  net.run(35000);
+  EXPECT_FALSE(leafA->node->status().online);
+  EXPECT_EQ(leafA->events, (std::vector<Event>{Event::Up, Event::Online, Event::Offline}));
+  rootReachable = true;
+  net.run(6000);  // the next ping check HELLOs the root's stable endpoint
+  EXPECT_TRUE(leafA->node->status().online);
+  EXPECT_EQ(leafA->events.back(), Event::Online);
+}
+
 // --- packets that must be dropped, by reason -------------------------------------------------
 
 class NodeDrops : public NodeLab {
@@ -522,6 +541,43 @@ TEST_F(NodeDrops, BadPacketsAreCountedByReason) {
 
   // The real ECHO was answered once; none of the others produced anything but drops.
   EXPECT_TRUE(leafA->node->status().online);
+}
+
+TEST_F(NodeDrops, CompressedPayloadsAreDecompressedAndCorruptOnesDropped) {
+  net.run(1000);
+  Bytes big(600);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = uint8_t(i % 7);
+  Identity a = identityOf(vectorIdentity(1));
+  PeerCipher cipher(*rootIdentity.agree(a));
+  auto compressedEcho = [&](ByteView payload, bool corrupt) {
+    Writer w;
+    w.u64(randomU64()).u40(a.address().value).u40(rootIdentity.address().value).u8(0).u64(0);
+    w.u8(uint8_t(wire::Verb::Echo)).bytes(payload);
+    Bytes pkt = w.take();
+    pkt.resize(wire::compressPacket(pkt));
+    EXPECT_TRUE(wire::compressed(pkt));
+    if (corrupt) pkt.resize(pkt.size() - 4);
+    cipher.armor(pkt, Cipher::AesGmacSiv);
+    return pkt;
+  };
+  size_t before = net.log.size();
+  net.inject(*leafA, labAddress(1), compressedEcho(big, false));
+  // A answered OK(ECHO) with the decompressed payload: open its answer like the root would.
+  bool answered = false;
+  for (size_t i = before; i < net.log.size(); ++i) {
+    Bytes reply = net.log[i].data;
+    if (net.log[i].to != labAddress(1) || !cipher.dearmor(reply)) continue;
+    std::array<uint8_t, wire::kMaxPacketLength> plain{};
+    Result<size_t> n = wire::decompressPacket(reply, plain);
+    ASSERT_TRUE(n.ok());
+    ByteView body(plain.data() + wire::kPayloadOffset, *n - wire::kPayloadOffset);
+    ASSERT_EQ(wire::verb(plain), uint8_t(wire::Verb::Ok));
+    EXPECT_TRUE(std::equal(big.begin(), big.end(), body.begin() + 9, body.end()));
+    answered = true;
+  }
+  EXPECT_TRUE(answered);
+  net.inject(*leafA, labAddress(1), compressedEcho(big, true));
+  EXPECT_EQ(dropped(*leafA, DropReason::BadCompression), 1u);
 }
 
 TEST_F(NodeDrops, UnknownSendersAreHeldBoundedAndThenDropped) {

@@ -17,6 +17,7 @@
 #include <iterator>
 #include <map>
 
+#include "vectors.hpp"
 #include "controller/address_assignment.hpp"
 #include "controller/controller.hpp"
 #include "controller/records.hpp"
@@ -30,25 +31,13 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using Kind = ControllerMessage::Kind;
 
-const fs::path kVectors = ZT_VECTORS;
+using test::kVectors;
 const fs::path kSession = kVectors / "session";
 const fs::path kRich = kVectors / "rich";
 
-Bytes readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), {});
-}
-
-json readJson(const fs::path& path) { return json::parse(std::ifstream(path)); }
-
-Identity readIdentity(const fs::path& path) {
-  Bytes raw = readFile(path);
-  std::string text(raw.begin(), raw.end());
-  while (!text.empty() && isspace(uint8_t(text.back()))) text.pop_back();
-  auto id = Identity::fromString(text);
-  EXPECT_TRUE(id) << path << ": " << id.error();
-  return *id;
-}
+using test::readFile;
+using test::readIdentity;
+using test::readJson;
 
 // The identity in <capture>/<name>.identity.public whose address is `address`.
 Identity memberIdentity(const fs::path& capture, const std::string& address) {

@@ -9,6 +9,7 @@
 #include <iterator>
 #include <map>
 
+#include "vectors.hpp"
 #include "vl2/dictionary.hpp"
 #include "vl2/netconf.hpp"
 #include "vl2/rules_engine.hpp"
@@ -753,14 +754,11 @@ TEST(Vl2RulesCapabilities, NetworkCopyBeforeBreakIsKeptWhenACapabilityAccepts) {
 
 // ---- the `rich` capture ----------------------------------------------------------------------
 
-const fs::path kRich = fs::path(ZT_VECTORS) / "rich";
+const fs::path kRich = test::kVectors / "rich";
 constexpr uint64_t kRichNetwork = 0x315595f4f8c0ffeeULL;
 const Address kM1{0x1233366eb5}, kM2{0x89fafc907b}, kM3{0x64a5e01ea0};
 
-Bytes readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), {});
-}
+using test::readFile;
 
 // A member's view of the network: the config 1.14's controller sent it, and its tag values.
 struct Member {

@@ -7,6 +7,7 @@
 #include <iterator>
 #include <map>
 
+#include "vectors.hpp"
 #include "crypto/identity.hpp"
 #include "vl2/credentials.hpp"
 #include "vl2/dictionary.hpp"
@@ -20,23 +21,11 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const fs::path kVectors = ZT_VECTORS;
+using test::kVectors;
 
-Bytes readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), {});
-}
-
-json readJson(const fs::path& path) { return json::parse(std::ifstream(path)); }
-
-Identity readIdentity(const fs::path& path) {
-  Bytes raw = readFile(path);
-  std::string text(raw.begin(), raw.end());
-  while (!text.empty() && isspace(uint8_t(text.back()))) text.pop_back();
-  auto id = Identity::fromString(text);
-  EXPECT_TRUE(id) << path << ": " << id.error();
-  return *id;
-}
+using test::readFile;
+using test::readIdentity;
+using test::readJson;
 
 std::vector<fs::path> netconfDicts() {
   std::vector<fs::path> out;

@@ -10,7 +10,7 @@ usage: scripts/fuzz.sh            each target -runs=20000 (a short CI run)
        scripts/fuzz.sh -runs=N    each target for N executions
        scripts/fuzz.sh --record N each target for N executions, for bench/README.md
 Runs are also capped at ZT_FUZZ_MAX_SECONDS per target (default 60, with --record 600): slow
-targets report the executions they reached.
+targets report the executions they reached. ZT_FUZZ_TARGETS="fuzz_a fuzz_b" runs only those.
 USAGE
   exit 2
 }
@@ -30,6 +30,7 @@ build="$root/build-fuzz"
 vectors="${ZT_VECTORS:-$root/../shared/vectors/zt-1.14}"
 
 mapfile -t targets < <(find "$root/test/fuzz" -maxdepth 1 -name '*.cpp' -printf '%f\n' | sed 's/\.cpp$//' | sort)
+if [[ -n "${ZT_FUZZ_TARGETS:-}" ]]; then read -ra targets <<<"$ZT_FUZZ_TARGETS"; fi
 [[ ${#targets[@]} -gt 0 ]] || { echo "no fuzz targets in test/fuzz" >&2; exit 1; }
 
 cmake -S "$root" -B "$build" -G Ninja -DZT_FUZZ=ON -DCMAKE_BUILD_TYPE=Release \

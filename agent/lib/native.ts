@@ -152,3 +152,8 @@ export function createWorld(spec: WorldSpec, key: WorldSigningKey): Buffer {
 export function decodeNetconf(dictionary: Buffer): NetworkConfigDescription {
   return JSON.parse(addon().decodeNetconf(dictionary)) as NetworkConfigDescription;
 }
+
+/** The loaded addon itself, for the typed wrappers of its classes (node.ts). */
+export function nativeAddon(): unknown {
+  return addon();
+}

@@ -5,6 +5,7 @@ namespace {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   zt::addon::registerTools(env, exports);
+  zt::addon::registerNode(env, exports);
   return exports;
 }
 

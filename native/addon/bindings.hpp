@@ -7,4 +7,7 @@ namespace zt::addon {
 // Stateless inspection tools behind the CLI: identities, packets, worlds, network configs.
 void registerTools(Napi::Env env, Napi::Object exports);
 
+// The VL1 Node class (node_binding.cpp): host callbacks in JS, processing in the core.
+void registerNode(Napi::Env env, Napi::Object exports);
+
 }  // namespace zt::addon

@@ -335,6 +335,7 @@ Node::~Node() = default;
 // ================================================================================================
 
 void Node::Impl::receive(int64_t now, int64_t sock, const InetAddress& from, ByteView data) {
+  if (data.size() > wire::kMaxPacketLength) return drop(DropReason::Malformed);  // no valid datagram is larger
   switch (wire::classify(data)) {
     case wire::DatagramKind::Short:
       // Under 16 bytes: 1.14's NAT keepalives. 16 to 27: too short for a header.

@@ -53,7 +53,7 @@ enum class DropReason : uint8_t {
   UnexpectedOk,          // OK or ERROR answering a packet id we are not waiting for
   Unsupported,           // unknown or ignored verb
   BadCompression,        // LZ4 payload that does not decompress
-  Malformed,             // a verb's payload does not parse
+  Malformed,             // a verb's payload does not parse, or a datagram over 10,024 bytes
   FromSelf,              // claims to come from our own address
   UntrustedRelay,        // not for us, and we do not relay from that path
   NoRoute,               // not for us, and no way to reach its destination

@@ -13,6 +13,7 @@
 #include "crypto/armor.hpp"
 #include "node.hpp"
 #include "vl1/world.hpp"
+#include "wire/compress.hpp"
 #include "wire/packet.hpp"
 
 namespace zt {
@@ -56,6 +57,12 @@ class LabHost : public NodeHost {
     ++puts[type];
     if (data) store[{type, id}] = Bytes(data->begin(), data->end());
     else store.erase({type, id});
+  }
+  std::vector<StateId> stateList(StateObject type) override {
+    std::vector<StateId> ids;
+    for (const auto& [key, value] : store)
+      if (key.first == type) ids.push_back(key.second);
+    return ids;
   }
   void onEvent(Event e, std::string_view detail) override {
     events.push_back(e);
@@ -359,6 +366,94 @@ TEST_F(NodeLab, PlanetUpdateFromRootIsAcceptedFragmentedAndStored) {
   EXPECT_EQ(leafB2.store.at({StateObject::Planet, {0, 0}}), rev1.serialize());
 }
 
+TEST_F(NodeLab, PeerCacheIsWrittenOnShutdownAndReadBack) {
+  net.run(1000);
+  const Address c = leafC->node->address();
+  echo(*leafA, c);
+  net.run(2000);
+  ASSERT_NE(peerOf(*leafA, c), nullptr);
+  leafA->node->shutdown(net.now);
+  EXPECT_EQ(leafA->events.back(), Event::Down);
+  ASSERT_TRUE(leafA->store.count({StateObject::Peer, {c.value, 0}}));
+  // Shut down, the node ignores traffic.
+  EXPECT_EQ(leafA->node->processBackgroundTasks(net.now).code, ResultCode::OkIgnored);
+
+  leafA->node.reset();
+  Result<std::unique_ptr<Node>> again = Node::create(*leafA, net.now, {.loadPeerCache = true});
+  ASSERT_TRUE(again.ok()) << again.error();
+  leafA->node = std::move(*again);
+  const PeerInfo* cached = peerOf(*leafA, c);
+  ASSERT_NE(cached, nullptr);
+  ASSERT_EQ(cached->paths.size(), 1u);
+  EXPECT_EQ(cached->paths[0].remote, leafC->addr());
+  EXPECT_FALSE(cached->paths[0].alive);  // a hint, until something arrives on it
+  // Without the option the cache is not read.
+  Result<std::unique_ptr<Node>> plain = Node::create(*leafA, net.now);
+  ASSERT_TRUE(plain.ok());
+  for (const PeerInfo& p : (*plain)->peers()) EXPECT_NE(p.address, c);
+}
+
+TEST_F(NodeLab, OrbitingAMoonAddsItsRootAndSurvivesRestart) {
+  // M (on .5) is a root of a moon whose id is its address; it holds the moon in its state.
+  LabHost& moonRoot = addHost(5, vectorIdentity(6));
+  const Identity m = identityOf(vectorIdentity(6));
+  KeyPair moonKey = freshKeyPair();
+  World moon;
+  moon.type = World::Moon;
+  moon.id = m.address().value;
+  moon.timestamp = 1;
+  moon.updatesMustBeSignedBy = moonKey.pub;
+  moon.roots.push_back({m.publicOnly(), {labAddress(5)}});
+  moon.sign(moonKey.secret, moonKey.pub);
+  moonRoot.store[{StateObject::Moon, {moon.id, 0}}] = moon.serialize();
+  moonRoot.node.reset();
+  moonRoot.node = std::move(*Node::create(moonRoot, net.now));
+  net.run(1000);
+
+  // A orbits it knowing only M's address: WHOIS via the planet root, HELLO, moon in OK(HELLO).
+  ProcessResult r = leafA->node->orbit(net.now, moon.id, m.address());
+  EXPECT_EQ(r.code, ResultCode::Ok);
+  leafA->deadline = std::min(leafA->deadline, r.nextDeadline);
+  net.run(6000);
+  ASSERT_TRUE(leafA->store.count({StateObject::Moon, {moon.id, 0}}));
+  EXPECT_EQ(leafA->store.at({StateObject::Moon, {moon.id, 0}}), moon.serialize());
+  const PeerInfo* atA = peerOf(*leafA, m.address());
+  ASSERT_NE(atA, nullptr);
+  EXPECT_EQ(atA->role, PeerRole::Moon);
+  ASSERT_FALSE(atA->paths.empty());
+  EXPECT_EQ(atA->paths[0].remote, labAddress(5));
+  // B did not orbit: M is nothing special there.
+  const PeerInfo* atB = peerOf(*leafB, m.address());
+  EXPECT_TRUE(atB == nullptr || atB->role == PeerRole::Leaf);
+
+  // After a restart the stored moon is loaded again.
+  leafA->node->shutdown(net.now);
+  leafA->node = std::move(*Node::create(*leafA, net.now));
+  EXPECT_EQ(peerOf(*leafA, m.address())->role, PeerRole::Moon);
+
+  EXPECT_EQ(leafA->node->deorbit(moon.id), ResultCode::Ok);
+  EXPECT_FALSE(leafA->store.count({StateObject::Moon, {moon.id, 0}}));
+  EXPECT_EQ(peerOf(*leafA, m.address())->role, PeerRole::Leaf);
+}
+
+TEST_F(NodeLab, GoesOfflineWhenRootsFallSilentAndOnlineAgain) {
+  owned.clear();
+  net.hosts.clear();
+  root = &addHost(1, vectorIdentity(0), {.rootMode = true});
+  leafA = &addHost(2, vectorIdentity(1), {.peerActivityTimeout = 30000});
+  net.run(1000);
+  ASSERT_TRUE(leafA->node->status().online);
+  bool rootReachable = false;
+  net.filter = [&](const Datagram& d) { return rootReachable || (d.from != labAddress(1) && d.to != labAddress(1)); };
+  net.run(35000);
+  EXPECT_FALSE(leafA->node->status().online);
+  EXPECT_EQ(leafA->events, (std::vector<Event>{Event::Up, Event::Online, Event::Offline}));
+  rootReachable = true;
+  net.run(6000);  // the next ping check HELLOs the root's stable endpoint
+  EXPECT_TRUE(leafA->node->status().online);
+  EXPECT_EQ(leafA->events.back(), Event::Online);
+}
+
 // --- packets that must be dropped, by reason -------------------------------------------------
 
 class NodeDrops : public NodeLab {
@@ -446,6 +541,43 @@ TEST_F(NodeDrops, BadPacketsAreCountedByReason) {
 
   // The real ECHO was answered once; none of the others produced anything but drops.
   EXPECT_TRUE(leafA->node->status().online);
+}
+
+TEST_F(NodeDrops, CompressedPayloadsAreDecompressedAndCorruptOnesDropped) {
+  net.run(1000);
+  Bytes big(600);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = uint8_t(i % 7);
+  Identity a = identityOf(vectorIdentity(1));
+  PeerCipher cipher(*rootIdentity.agree(a));
+  auto compressedEcho = [&](ByteView payload, bool corrupt) {
+    Writer w;
+    w.u64(randomU64()).u40(a.address().value).u40(rootIdentity.address().value).u8(0).u64(0);
+    w.u8(uint8_t(wire::Verb::Echo)).bytes(payload);
+    Bytes pkt = w.take();
+    pkt.resize(wire::compressPacket(pkt));
+    EXPECT_TRUE(wire::compressed(pkt));
+    if (corrupt) pkt.resize(pkt.size() - 4);
+    cipher.armor(pkt, Cipher::AesGmacSiv);
+    return pkt;
+  };
+  size_t before = net.log.size();
+  net.inject(*leafA, labAddress(1), compressedEcho(big, false));
+  // A answered OK(ECHO) with the decompressed payload: open its answer like the root would.
+  bool answered = false;
+  for (size_t i = before; i < net.log.size(); ++i) {
+    Bytes reply = net.log[i].data;
+    if (net.log[i].to != labAddress(1) || !cipher.dearmor(reply)) continue;
+    std::array<uint8_t, wire::kMaxPacketLength> plain{};
+    Result<size_t> n = wire::decompressPacket(reply, plain);
+    ASSERT_TRUE(n.ok());
+    ByteView body(plain.data() + wire::kPayloadOffset, *n - wire::kPayloadOffset);
+    ASSERT_EQ(wire::verb(plain), uint8_t(wire::Verb::Ok));
+    EXPECT_TRUE(std::equal(big.begin(), big.end(), body.begin() + 9, body.end()));
+    answered = true;
+  }
+  EXPECT_TRUE(answered);
+  net.inject(*leafA, labAddress(1), compressedEcho(big, true));
+  EXPECT_EQ(dropped(*leafA, DropReason::BadCompression), 1u);
 }
 
 TEST_F(NodeDrops, UnknownSendersAreHeldBoundedAndThenDropped) {

@@ -1,0 +1,351 @@
+// VL1 over real UDP: one ZeroTierNode per node:dgram socket on 127.0.0.1, driven by a host loop
+// in TypeScript (messages → processWirePacket, a timer → processBackgroundTasks). A root serves a
+// planet made with createWorld; three leaves use it. Everything is local: the host refuses to
+// send anywhere but 127.0.0.1, and every socket, timer and state directory is released in
+// afterEach even when a test fails.
+import { createSocket, type Socket } from 'node:dgram';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createWorld, identityGenerate } from '../../agent/lib/native.js';
+import {
+  StateObjectType,
+  ZeroTierNode,
+  type NodeEventName,
+  type StateId,
+  type ZeroTierNodeOptions,
+} from '../../agent/lib/node.js';
+
+const LOOPBACK = '127.0.0.1';
+const PLANET_ID = 149604618;
+
+/** A state store in a directory: one file per object, named type-id0-id1. */
+class DirStore {
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
+  file(type: StateObjectType, id: StateId): string {
+    return join(this.dir, `${type}-${id[0]}-${id[1]}`);
+  }
+  get(type: StateObjectType, id: StateId): Buffer | null {
+    const f = this.file(type, id);
+    return existsSync(f) ? readFileSync(f) : null;
+  }
+  put(type: StateObjectType, id: StateId, data: Buffer | null): void {
+    if (data) writeFileSync(this.file(type, id), data);
+    else if (existsSync(this.file(type, id))) unlinkSync(this.file(type, id));
+  }
+  list(type: StateObjectType): StateId[] {
+    return readdirSync(this.dir)
+      .map((name) => name.split('-'))
+      .filter((parts) => parts[0] === String(type) && parts.length === 3)
+      .map((parts) => [parts[1]!, parts[2]!] as const);
+  }
+}
+
+const ZERO: StateId = ['0000000000000000', '0000000000000000'];
+
+/** One node on one UDP socket with its host loop. */
+class LiveHost {
+  readonly events: Array<{ event: NodeEventName; detail: string }> = [];
+  readonly received: Buffer[] = [];
+  offLoopbackSends = 0;
+  node!: ZeroTierNode;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Infinity;
+  #closed = false;
+
+  private constructor(
+    readonly socket: Socket,
+    readonly port: number,
+    readonly store: DirStore,
+  ) {}
+
+  static async bind(store: DirStore): Promise<LiveHost> {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, LOOPBACK, () => resolve());
+    });
+    return new LiveHost(socket, socket.address().port, store);
+  }
+
+  get endpoint(): string {
+    return `${LOOPBACK}/${this.port}`;
+  }
+
+  start(options: ZeroTierNodeOptions = {}): void {
+    this.node = new ZeroTierNode(
+      {
+        stateGet: (type, id) => this.store.get(type, id),
+        statePut: (type, id, data) => this.store.put(type, id, data),
+        stateList: (type) => this.store.list(type),
+        event: (event, detail) => this.events.push({ event, detail }),
+        wirePacketSend: (_socket, remote, data) => {
+          const [ip, port] = remote.split('/');
+          if (ip !== LOOPBACK) {
+            this.offLoopbackSends++;
+            return false;
+          }
+          this.socket.send(data, Number(port), ip);
+          return true;
+        },
+        pathCheck: (_address, _socket, remote) => remote.startsWith(`${LOOPBACK}/`),
+        pathLookup: () => null,
+      },
+      Date.now(),
+      options,
+    );
+    this.socket.on('message', (msg, rinfo) => {
+      if (this.#closed) return;
+      this.received.push(msg);
+      this.#schedule(this.node.processWirePacket(Date.now(), 0, `${rinfo.address}/${rinfo.port}`, msg).nextDeadline);
+    });
+    this.#schedule(Date.now());
+  }
+
+  /** Runs processBackgroundTasks no later than deadline (and again at each returned one). */
+  #schedule(deadline: number): void {
+    if (this.#closed || deadline >= this.#timerAt) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = deadline;
+    this.#timer = setTimeout(() => {
+      this.#timerAt = Infinity;
+      if (this.#closed) return;
+      this.#schedule(this.node.processBackgroundTasks(Date.now()).nextDeadline);
+    }, Math.max(1, Math.min(deadline - Date.now(), 5000)));
+  }
+
+  echo(address: string): void {
+    this.#schedule(this.node.echo(Date.now(), address).nextDeadline);
+  }
+
+  fired(event: NodeEventName): boolean {
+    return this.events.some((e) => e.event === event);
+  }
+
+  /** Stops the loop and closes the socket; shuts the node down first unless told otherwise. */
+  close(shutdown = true): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    if (shutdown && this.node) this.node.shutdown(Date.now());
+    this.socket.close();
+  }
+}
+
+async function until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function keysOf(secretIdentity: string): { address: string; publicKeyHex: string; privateKeyHex: string } {
+  const [address, , publicKeyHex, privateKeyHex] = secretIdentity.split(':');
+  return { address: address!, publicKeyHex: publicKeyHex!, privateKeyHex: privateKeyHex! };
+}
+
+const scratch: string[] = [];
+const hosts: LiveHost[] = [];
+
+function stateDir(name: string): DirStore {
+  const dir = mkdtempSync(join(tmpdir(), `ztkube-live-${name}-`));
+  scratch.push(dir);
+  return new DirStore(dir);
+}
+
+async function host(store: DirStore): Promise<LiveHost> {
+  const h = await LiveHost.bind(store);
+  hosts.push(h);
+  return h;
+}
+
+interface Lab {
+  root: LiveHost;
+  leaves: LiveHost[];
+  planet: Buffer;
+}
+
+/** A root on its own socket, a planet naming it (signed by a fresh key), and leaves using it. */
+async function lab(leafCount: number): Promise<Lab> {
+  const rootSecret = identityGenerate();
+  const signer = keysOf(identityGenerate());
+  const rootStore = stateDir('root');
+  const root = await host(rootStore);
+  const planet = createWorld(
+    {
+      type: 'planet',
+      id: PLANET_ID,
+      timestamp: Date.now() + 10 * 365 * 86_400_000,
+      roots: [{ identity: rootSecret.split(':').slice(0, 3).join(':'), stableEndpoints: [root.endpoint] }],
+    },
+    signer,
+  );
+  rootStore.put(StateObjectType.IdentitySecret, ZERO, Buffer.from(rootSecret));
+  rootStore.put(StateObjectType.Planet, ZERO, planet);
+  root.start({ rootMode: true });
+  const leaves: LiveHost[] = [];
+  for (let i = 0; i < leafCount; i++) leaves.push(await leaf(planet, `leaf${i}`));
+  return { root, leaves, planet };
+}
+
+async function leaf(planet: Buffer, name: string, secret?: string): Promise<LiveHost> {
+  const store = stateDir(name);
+  store.put(StateObjectType.Planet, ZERO, planet);
+  if (secret) store.put(StateObjectType.IdentitySecret, ZERO, Buffer.from(secret));
+  const h = await host(store);
+  h.start();
+  return h;
+}
+
+afterEach(() => {
+  for (const h of hosts.splice(0)) {
+    try {
+      h.close();
+    } catch {
+      // keep closing the others
+    }
+  }
+  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('VL1 live over UDP on 127.0.0.1', () => {
+  it('brings a root and three leaves online, reaches a leaf by WHOIS, relayed then direct, and echoes', async () => {
+    const { root, leaves } = await lab(3);
+    const [a, b, c] = leaves as [LiveHost, LiveHost, LiveHost];
+    expect(root.node.status().online).toBe(true);
+    await until('all leaves online', () => leaves.every((l) => l.node.status().online));
+    for (const l of leaves) {
+      expect(l.events.map((e) => e.event)).toEqual(['UP', 'ONLINE']);
+      const rootPeer = l.node.peers().find((p) => p.address === root.node.address);
+      expect(rootPeer?.role).toBe('PLANET');
+      expect(rootPeer?.protocolVersion).toBe(12);
+      expect(rootPeer?.paths.map((p) => [p.remote, p.preferred])).toEqual([[root.endpoint, true]]);
+    }
+    expect(root.node.peers().map((p) => p.address).sort()).toEqual(leaves.map((l) => l.node.address).sort());
+    expect(b.node.peers().some((p) => p.address === c.node.address)).toBe(false);
+
+    // A does not know C: WHOIS through the root, the ECHO relayed by the root, answered.
+    expect(a.node.peers().some((p) => p.address === c.node.address)).toBe(false);
+    a.echo(c.node.address);
+    await until('OK(ECHO) from C', () => a.node.counters().echoRepliesReceived >= 1);
+    expect(a.node.counters().whoisAnswered).toBe(1);
+    expect(root.node.counters().packetsRelayed).toBeGreaterThan(0);
+
+    // The root's RENDEZVOUS made A and C HELLO each other: a direct, preferred path.
+    await until('direct path A→C', () =>
+      a.node.peers().some((p) => p.address === c.node.address && p.paths.some((x) => x.preferred && x.remote === c.endpoint)),
+    );
+    const cAtA = a.node.peers().find((p) => p.address === c.node.address)!;
+    expect(cAtA.role).toBe('LEAF');
+    expect(cAtA.protocolVersion).toBe(12);
+
+    // Direct now: another round trip without the root relaying anything.
+    const relayed = root.node.counters().packetsRelayed;
+    a.echo(c.node.address);
+    await until('second OK(ECHO)', () => a.node.counters().echoRepliesReceived >= 2);
+    expect(root.node.counters().packetsRelayed).toBe(relayed);
+    expect(a.node.peers().find((p) => p.address === c.node.address)!.latency).toBeGreaterThanOrEqual(0);
+
+    for (const h of [root, ...leaves]) expect(h.offLoopbackSends).toBe(0);
+  });
+
+  it('raises FATAL_ERROR_IDENTITY_COLLISION when a root knows the address under another key', async () => {
+    // A second identity with the same address cannot be found by proof of work (a 40-bit
+    // collision). But a root that already knows an address checks a HELLO under it against the
+    // *offered* key first (vl1-packets.md 7.1 step 2) and answers IDENTITY_COLLISION if that key
+    // authenticates it, before any proof of work. So the impostor takes leaf A's address with
+    // the key pair of another freshly generated identity: a consistent secret, a taken address.
+    const { root, leaves, planet } = await lab(1);
+    const a = leaves[0]!;
+    await until('leaf A online', () => a.node.status().online);
+    const other = keysOf(identityGenerate());
+    const impostorSecret = `${a.node.address}:0:${other.publicKeyHex}:${other.privateKeyHex}`;
+    const impostor = await leaf(planet, 'impostor', impostorSecret);
+    expect(impostor.node.address).toBe(a.node.address);
+    await until('fatal event', () => impostor.fired('FATAL_ERROR_IDENTITY_COLLISION'));
+    const fatal = impostor.events.find((e) => e.event === 'FATAL_ERROR_IDENTITY_COLLISION')!;
+    expect(fatal.detail).toContain(`root=${root.node.address}`);
+    expect(impostor.node.status().online).toBe(false);
+    expect(root.node.counters().dropped.badHello).toBeGreaterThanOrEqual(1);
+    // The real A is untouched and still reachable through the root.
+    expect(a.fired('FATAL_ERROR_IDENTITY_COLLISION')).toBe(false);
+    expect(a.node.status().online).toBe(true);
+    const aAtRoot = root.node.peers().find((p) => p.address === a.node.address)!;
+    expect(aAtRoot.paths.map((p) => p.remote)).toEqual([a.endpoint]);
+  });
+
+  it('keeps its address when restarted on the same state directory', async () => {
+    const { leaves, planet } = await lab(1);
+    const first = leaves[0]!;
+    await until('leaf online', () => first.node.status().online);
+    const address = first.node.address;
+    const store = first.store;
+    expect(store.get(StateObjectType.IdentitySecret, ZERO)?.toString()).toMatch(new RegExp(`^${address}:0:[0-9a-f]{128}:[0-9a-f]{128}$`));
+    expect(store.get(StateObjectType.IdentityPublic, ZERO)?.toString()).toMatch(new RegExp(`^${address}:0:[0-9a-f]{128}$`));
+    first.close();
+    expect(first.events.at(-1)?.event).toBe('DOWN');
+    const secretBefore = store.get(StateObjectType.IdentitySecret, ZERO);
+
+    const again = await host(store);
+    again.start();
+    expect(again.node.address).toBe(address);
+    expect(store.get(StateObjectType.IdentitySecret, ZERO)).toEqual(secretBefore);
+    await until('restarted leaf online', () => again.node.status().online);
+    expect(store.get(StateObjectType.Planet, ZERO)).toEqual(planet);
+
+    // A corrupt identity is an error, never a fresh identity.
+    again.close();
+    store.put(StateObjectType.IdentitySecret, ZERO, Buffer.from('0123456789:0:not-a-key'));
+    const broken = await host(store);
+    expect(() => broken.start()).toThrow(/IDENTITY_SECRET/);
+    expect(store.get(StateObjectType.IdentitySecret, ZERO)?.toString()).toBe('0123456789:0:not-a-key');
+  });
+
+  it('drops garbage, truncated, replayed and wrongly keyed packets and counts them by reason', async () => {
+    const { root, leaves } = await lab(1);
+    const a = leaves[0]!;
+    await until('leaf online', () => a.node.status().online);
+    await until('a packet from the root to replay', () => a.received.some((m) => m.length >= 28 && m[13] !== 0xff));
+    const attacker = createSocket('udp4');
+    await new Promise<void>((resolve) => attacker.bind(0, LOOPBACK, () => resolve()));
+    try {
+      const send = (data: Buffer) =>
+        new Promise<void>((resolve, reject) => attacker.send(data, a.port, LOOPBACK, (e) => (e ? reject(e) : resolve())));
+      const captured = Buffer.from(a.received.find((m) => m.length >= 28 && m[13] !== 0xff && !(m[18]! & 0x40))!);
+      const addressOfA = Buffer.from(a.node.address, 'hex');
+
+      await send(Buffer.alloc(20, 0x11)); // longer than a keepalive, shorter than a header
+      const badFragment = Buffer.alloc(40);
+      addressOfA.copy(badFragment, 8);
+      badFragment[13] = 0xff;
+      badFragment[14] = 0x90; // 9 fragments: more than 7
+      await send(badFragment);
+      await send(captured); // replayed
+      const tampered = Buffer.from(captured);
+      tampered[tampered.length - 1]! ^= 0x01; // wrongly keyed / forged: the MAC no longer verifies
+      tampered.writeUInt32BE(0x01020304, 0); // and a new packet id, so it is not just a replay
+      await send(tampered);
+      const garbage = Buffer.alloc(64, 0x5a); // for someone else, from a path A never trusted
+      await send(garbage);
+
+      await until('all five counted', () => {
+        const d = a.node.counters().dropped;
+        return d.truncated + d.badFragment + d.replay + d.notAuthenticated + d.untrustedRelay >= 5;
+      });
+      const dropped = a.node.counters().dropped;
+      expect(dropped.truncated).toBe(1);
+      expect(dropped.badFragment).toBe(1);
+      expect(dropped.replay).toBe(1);
+      expect(dropped.notAuthenticated).toBe(1);
+      expect(dropped.untrustedRelay).toBe(1);
+      expect(a.node.status().online).toBe(true);
+      expect(root.node.counters().dropped.notAuthenticated).toBe(0);
+    } finally {
+      attacker.close();
+    }
+  });
+});

@@ -59,7 +59,11 @@ Result<SignatureBlock> SignatureBlock::read(Reader& r) {
 }
 
 void SignatureBlock::write(Writer& w) const {
-  w.u8(kSignatureTypeEd25519).u16(kSignatureLength).bytes(signature.value_or(Signature{}));
+  if (signature) {
+    w.u8(kSignatureTypeEd25519).u16(kSignatureLength).bytes(*signature);
+  } else {
+    w.u8(0).u16(0);  // no signature: an empty block of type 0, which reads back as unsigned
+  }
 }
 
 // --- certificate of membership -----------------------------------------------------------------

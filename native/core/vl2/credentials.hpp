@@ -24,7 +24,7 @@ enum class CredentialType : uint8_t { None = 0, Com = 1, Capability = 2, Tag = 3
 struct SignatureBlock {
   std::optional<Signature> signature;
   static Result<SignatureBlock> read(Reader& r);
-  void write(Writer& w) const;  // type 1, 96 bytes (zeros when unsigned)
+  void write(Writer& w) const;  // type 1 and 96 bytes; type 0, length 0 when unsigned
   bool operator==(const SignatureBlock&) const = default;
 };
 

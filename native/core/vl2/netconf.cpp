@@ -134,8 +134,8 @@ Result<NetworkConfig> NetworkConfig::fromDictionary(const Dictionary& dict) {
   }
   if (c.version < kMinReadableVersion) return fail("config format version " + std::to_string(c.version) + " is too old");
   if (c.networkId == 0) return fail("config has no network id (nwid)");
-  if (issuedTo == 0) return fail("config has no issued-to address (id)");
   c.issuedTo = Address{issuedTo & 0xffffffffffULL};
+  if (c.issuedTo.value == 0) return fail("config has no issued-to address (id)");
   c.remoteTraceTarget = Address{traceTarget & 0xffffffffffULL};
   c.type = type == 1 ? NetworkType::Public : NetworkType::Private;
   c.mtu = unsigned(std::clamp<uint64_t>(mtu, kMinMtu, kMaxMtu));

@@ -100,7 +100,8 @@ struct Reassembler::Slot {
 };
 
 Reassembler::Reassembler()
-    : slots_(std::make_unique<Slot[]>(kSlots)), output_(std::make_unique<std::array<uint8_t, kMaxPacketLength>>()) {}
+    : slots_(std::make_unique_for_overwrite<Slot[]>(kSlots)),
+      output_(std::make_unique_for_overwrite<std::array<uint8_t, kMaxPacketLength>>()) {}
 Reassembler::~Reassembler() = default;
 
 Reassembler::Slot* Reassembler::slotFor(uint64_t id, int64_t now) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "vl2/text_forms.hpp"
+
 namespace zt {
 namespace {
 
@@ -121,11 +123,6 @@ void Dictionary::set(std::string_view key, ByteView value) {
   }
 }
 
-void Dictionary::setNumber(std::string_view key, uint64_t value) {
-  char buf[17];
-  static const char* digits = "0123456789abcdef";
-  for (int i = 15; i >= 0; --i, value >>= 4) buf[i] = digits[value & 15];
-  setString(key, std::string_view(buf, 16));
-}
+void Dictionary::setNumber(std::string_view key, uint64_t value) { setString(key, hex64(value)); }
 
 }  // namespace zt

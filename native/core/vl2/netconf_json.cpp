@@ -1,17 +1,12 @@
 #include "vl2/netconf_json.hpp"
 
 #include "vl2/netconf.hpp"
+#include "vl2/text_forms.hpp"
 
 namespace zt {
 namespace {
 
 using nlohmann::json;
-
-std::string hex64(uint64_t v) {
-  uint8_t b[8];
-  storeU64(b, v);
-  return toHex(b);
-}
 
 json signatureJson(const std::optional<Signature>& s) { return s ? json(toHex(*s)) : json(nullptr); }
 
@@ -36,11 +31,8 @@ json thingJson(const CertificateOfOwnership::Thing& t) {
       return {{"type", "ipv4"}, {"value", InetAddress::v4({t.value[0], t.value[1], t.value[2], t.value[3]}, 0).ipString()}};
     case Type::Ipv6Address:
       return {{"type", "ipv6"}, {"value", InetAddress::v6(t.value, 0).ipString()}};
-    case Type::MacAddress: {
-      std::string hex = toHex(ByteView(t.value.data(), 6)), mac;
-      for (size_t i = 0; i < hex.size(); i += 2) mac += (i ? ":" : "") + hex.substr(i, 2);
-      return {{"type", "mac"}, {"value", mac}};
-    }
+    case Type::MacAddress:
+      return {{"type", "mac"}, {"value", macText(t.value.data())}};
     default:
       return {{"type", uint8_t(t.type)}, {"value", toHex(t.value)}};
   }

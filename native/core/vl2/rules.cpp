@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "vl2/dictionary.hpp"
+#include "vl2/text_forms.hpp"
 
 namespace zt {
 namespace {
@@ -167,21 +168,6 @@ void writeValue(Writer& w, const Rule& rule) {
   } else if (t == T::MatchIntegerRange) {
     w.u64(rule.integerStart).u64(rule.integerEnd).u16(rule.integerIndex).u8(rule.integerFormat);
   }
-}
-
-std::string macText(const std::array<uint8_t, 6>& mac) {
-  std::string hex = toHex(mac), out;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    if (i) out += ':';
-    out += hex.substr(i, 2);
-  }
-  return out;
-}
-
-std::string hex16(uint64_t v) {
-  uint8_t b[8];
-  storeU64(b, v);
-  return toHex(b);
 }
 
 // Reads the fields of one JSON rule; the first problem is kept in `error`, later reads give 0.
@@ -407,7 +393,7 @@ json ruleToJson(const Rule& rule) {
   } else if (t == T::MatchVlanDei) {
     j["vlanDei"] = rule.vlanDei;
   } else if (isMacMatch(t)) {
-    j["mac"] = macText(rule.mac);
+    j["mac"] = macText(rule.mac.data());
   } else if (isIpv4Match(t) || isIpv6Match(t)) {
     j["ip"] = rule.ip.toString();
   } else if (t == T::MatchIpTos) {
@@ -425,7 +411,7 @@ json ruleToJson(const Rule& rule) {
     j["start"] = rule.rangeStart;
     j["end"] = rule.rangeEnd;
   } else if (t == T::MatchCharacteristics) {
-    j["mask"] = hex16(rule.characteristics);
+    j["mask"] = hex64(rule.characteristics);
   } else if (t == T::MatchRandom) {
     j["probability"] = rule.probability;
   } else if (isTagMatch(t)) {

@@ -87,7 +87,8 @@ nlohmann::json rulesToJson(std::span<const Rule> rules);
 // Accepts what 1.14's controller accepts and records: `not`/`or` optional (false), numbers as
 // JSON numbers, `zt`/`address` 10 hex digits, `mac` "xx:xx:xx:xx:xx:xx", `ip` "addr/bits"
 // (no bits: a host prefix), `mask` of CHARACTERISTICS as hex text or a number, `icmpCode` null
-// or absent for "any code". Errors name the rule's type and the bad field.
+// or absent for "any code", MATCH_INTEGER_RANGE as {start, end, idx, little, bits}. Errors name
+// the rule's type and the bad field.
 Result<Rule> ruleFromJson(const nlohmann::json& json);
 // Strict fails on the first invalid rule (its index in the message); DropInvalid skips invalid
 // rules as 1.14's controller does (its `rich` network kept 44 of the 45 requested).

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "vl2/dictionary.hpp"
+#include "vl2/netconf.hpp"
 #include "vl2/rules_engine.hpp"
 
 namespace zt {
@@ -761,29 +762,12 @@ Bytes readFile(const fs::path& path) {
   return Bytes(std::istreambuf_iterator<char>(in), {});
 }
 
-// A member's view of the network, from the config 1.14's controller sent it.
+// A member's view of the network: the config 1.14's controller sent it, and its tag values.
 struct Member {
   Address address;
-  std::vector<Rule> rules;
-  std::vector<Capability> capabilities;
+  NetworkConfig config;
   std::vector<TagValue> tags;
-  std::vector<CertificateOfOwnership> ownership;
 };
-
-template <class T>
-std::vector<T> readAll(const Dictionary& d, const char* key) {
-  std::vector<T> out;
-  const Bytes* value = d.get(key);
-  if (!value) return out;
-  Reader r(*value);
-  while (r.remaining() > 0) {
-    auto item = T::read(r);
-    EXPECT_TRUE(item) << key << ": " << item.error();
-    if (!item) break;
-    out.push_back(*item);
-  }
-  return out;
-}
 
 Member loadMember(Address address) {
   Member m{address};
@@ -795,13 +779,12 @@ Member loadMember(Address address) {
   EXPECT_FALSE(dicts.empty());
   if (dicts.empty()) return m;
   auto dict = Dictionary::parse(readFile(dicts.front()));
-  EXPECT_TRUE(dict);
-  auto rules = parseRules(*dict->get("R"));
-  EXPECT_TRUE(rules);
-  m.rules = *rules;
-  m.capabilities = readAll<Capability>(*dict, "CAP");
-  for (const Tag& t : readAll<Tag>(*dict, "TAG")) m.tags.push_back({t.id, t.value});
-  m.ownership = readAll<CertificateOfOwnership>(*dict, "COO");
+  EXPECT_TRUE(dict) << dict.error();
+  auto config = NetworkConfig::fromDictionary(*dict);
+  EXPECT_TRUE(config) << config.error();
+  if (!config) return m;
+  m.config = *config;
+  for (const Tag& t : m.config.tags) m.tags.push_back({t.id, t.value});
   return m;
 }
 
@@ -839,11 +822,14 @@ class Vl2RulesRich : public ::testing::Test {
     f.etherType = etherType;
     f.payload = payload;
     RulesContext ctx;
-    ctx.networkRules = self.rules;
-    ctx.capabilities = sender.capabilities;  // outbound our own, inbound the sender's
+    ctx.networkRules = self.config.rules;
+    ctx.capabilities = sender.config.capabilities;  // outbound our own, inbound the sender's
     ctx.senderTags = sender.tags;
     ctx.receiverTags = receiver.tags;
-    ctx.ownership = sender.ownership;
+    ctx.ownership = sender.config.coos;
+    if (direction == Dir::Inbound && self.config.ndpEmulation())
+      ctx.ndpEmulatedAddresses = self.config.assignedAddresses;
+    ctx.unknownMatchesMatch = self.config.flags & NetworkConfig::kFlagRulesUnknownMatch;
     FixedRandom random;
     return evaluateRules(f, ctx, random);
   }
@@ -872,11 +858,11 @@ TEST_F(Vl2RulesRich, CredentialsAsIssued) {
   auto fromJson = rulesFromJson(network["rules"]);
   ASSERT_TRUE(fromJson) << fromJson.error();
   ASSERT_EQ(fromJson->size(), 44u);
-  for (Address a : {kM1, kM2, kM3}) EXPECT_EQ(member(a).rules, *fromJson) << a.toString();
-  ASSERT_EQ(member(kM1).capabilities.size(), 1u);
-  EXPECT_EQ(member(kM1).capabilities[0].id, 1000u);
-  EXPECT_EQ(member(kM1).capabilities[0].rules, rules(network["capabilities"][0]["rules"]));
-  EXPECT_TRUE(member(kM2).capabilities.empty());
+  for (Address a : {kM1, kM2, kM3}) EXPECT_EQ(member(a).config.rules, *fromJson) << a.toString();
+  ASSERT_EQ(member(kM1).config.capabilities.size(), 1u);
+  EXPECT_EQ(member(kM1).config.capabilities[0].id, 1000u);
+  EXPECT_EQ(member(kM1).config.capabilities[0].rules, rules(network["capabilities"][0]["rules"]));
+  EXPECT_TRUE(member(kM2).config.capabilities.empty());
   EXPECT_EQ(member(kM1).tags, (std::vector<TagValue>{{100, 1}}));
   EXPECT_EQ(member(kM2).tags, (std::vector<TagValue>{{100, 3}}));
   EXPECT_EQ(member(kM3).tags, (std::vector<TagValue>{{100, 4}}));
@@ -916,7 +902,7 @@ TEST_F(Vl2RulesRich, TagDifferenceGatesM3) {
   FrameMeta f = meta(p, kIpv4, Dir::Outbound);
   f.sender = kM3, f.receiver = kM1;
   RulesContext ctx;
-  ctx.networkRules = m3.rules;
+  ctx.networkRules = m3.config.rules;
   ctx.senderTags = m3.tags;
   FixedRandom random;
   EXPECT_TRUE(evaluateRules(f, ctx, random).accepted());

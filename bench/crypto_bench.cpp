@@ -1,7 +1,10 @@
 // Throughput of the packet ciphers and the cost of identity generation, against OpenSSL's
 // AES-256-GCM as the reference for what one core can do. Prints a table, then one JSON line.
+// The machine is shared: the throughputs are measured in interleaved rounds and the best round of
+// each is kept, so a burst of load elsewhere skews neither side of the ratio.
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -91,16 +94,20 @@ double identityGenerateMs(int count) {
 }  // namespace
 
 int main() {
+  constexpr int kRounds = 3;
   double generateMs = identityGenerateMs(10);
-  double suite1 = armorMBps(zt::Cipher::Salsa2012Poly1305);
-  double suite3 = armorMBps(zt::Cipher::AesGmacSiv);
-  double gcm = opensslGcmMBps();
-  std::printf("%-44s %10s\n", "measure (1400-byte packets, one core)", "value");
-  std::printf("%-44s %7.1f ms\n", "Identity::generate, mean of 10", generateMs);
-  std::printf("%-44s %7.1f MB/s\n", "suite 1 Salsa20/12+Poly1305 armor+dearmor", suite1);
-  std::printf("%-44s %7.1f MB/s\n", "suite 3 AES-GMAC-SIV armor+dearmor", suite3);
-  std::printf("%-44s %7.1f MB/s\n", "OpenSSL AES-256-GCM encrypt+decrypt", gcm);
-  std::printf("%-44s %7.2f\n", "suite 3 / GCM", suite3 / gcm);
+  double suite1 = 0, suite3 = 0, gcm = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    suite1 = std::max(suite1, armorMBps(zt::Cipher::Salsa2012Poly1305));
+    suite3 = std::max(suite3, armorMBps(zt::Cipher::AesGmacSiv));
+    gcm = std::max(gcm, opensslGcmMBps());
+  }
+  std::printf("%-50s %10s\n", "measure (1400-byte packets, one core, best of 3)", "value");
+  std::printf("%-50s %7.1f ms\n", "Identity::generate, mean of 10", generateMs);
+  std::printf("%-50s %7.1f MB/s\n", "suite 1 Salsa20/12+Poly1305 armor+dearmor", suite1);
+  std::printf("%-50s %7.1f MB/s\n", "suite 3 AES-GMAC-SIV armor+dearmor", suite3);
+  std::printf("%-50s %7.1f MB/s\n", "OpenSSL AES-256-GCM encrypt+decrypt", gcm);
+  std::printf("%-50s %7.2f\n", "suite 3 / GCM", suite3 / gcm);
   std::printf("{\"identityGenerateMs\": %.1f, \"suite1MBps\": %.1f, \"suite3MBps\": %.1f, "
               "\"opensslGcmMBps\": %.1f, \"suite3VsGcm\": %.3f}\n",
               generateMs, suite1, suite3, gcm, suite3 / gcm);

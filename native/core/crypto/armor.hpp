@@ -1,6 +1,7 @@
 // Packet armoring (vl1-identity-crypto.md section 5): suites 0 (Poly1305), 1 (Salsa20/12 +
 // Poly1305) and 3 (AES-GMAC-SIV). One PeerCipher per peer holds the agreed key and the expanded
-// AES keys, built once, so the per-packet path does no key setup and no allocation.
+// AES keys, built once, so the per-packet path does no key setup and no allocation. A PeerCipher
+// reuses its OpenSSL contexts for every packet: use one from one thread at a time.
 #pragma once
 #include <memory>
 
@@ -19,7 +20,8 @@ class PeerCipher {
 
   // packet: a whole packet (header + verb + payload, hop count 0, fragmented flag already set
   // if it will be fragmented). Sets the cipher bits (and 0x80 for suite 1), writes the MAC,
-  // encrypts the armored part; suite 3 also replaces the packet id with the SIV output.
+  // encrypts the armored part; suite 3 also replaces the packet id with the SIV output. Suite 2
+  // (trusted path) only sets the cipher bits: the caller writes the path id into the MAC field.
   void armor(MutableByteView packet, Cipher cipher);
   // Verifies the MAC for the cipher in the flags byte and decrypts in place. False (packet
   // left in an unspecified state) if it does not authenticate or uses suite 2.

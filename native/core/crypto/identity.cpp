@@ -4,7 +4,7 @@
 
 #include "crypto/armor.hpp"
 #include "crypto/identity_pow.hpp"
-#include "crypto/salsa.hpp"
+#include "crypto/keystream.hpp"
 
 namespace zt {
 namespace {

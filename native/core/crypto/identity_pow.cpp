@@ -2,7 +2,7 @@
 
 #include <sodium.h>
 
-#include "crypto/salsa.hpp"
+#include "crypto/keystream.hpp"
 
 namespace zt {
 namespace {
@@ -31,15 +31,6 @@ class PowStream {
   uint64_t block_ = 0;
 };
 
-// dst ^= src over one 64-byte block, a word at a time.
-void xorBlock(uint8_t* dst, const uint8_t* src) {
-  uint64_t a[8], b[8];
-  std::memcpy(a, dst, kBlock);
-  std::memcpy(b, src, kBlock);
-  for (int i = 0; i < 8; ++i) a[i] ^= b[i];
-  std::memcpy(dst, a, kBlock);
-}
-
 }  // namespace
 
 PowDigest identityPowDigest(const PublicKey& publicKey, PowScratch& scratch) {
@@ -51,7 +42,7 @@ PowDigest identityPowDigest(const PublicKey& publicKey, PowScratch& scratch) {
 
   // Block i is block i-1 encrypted with keystream block i: a running XOR of the keystream.
   stream.next({m, PowScratch::kBytes});
-  for (size_t i = 1; i < kScratchBlocks; ++i) xorBlock(m + i * kBlock, m + (i - 1) * kBlock);
+  for (size_t i = 1; i < kScratchBlocks; ++i) xorInto({m + i * kBlock, kBlock}, m + (i - 1) * kBlock);
 
   // The data-dependent walk: swap a scratch word into D, then encrypt D, once per word pair.
   // Keystream is drawn in chunks to amortise the per-call cost.
@@ -66,7 +57,7 @@ PowDigest identityPowDigest(const PublicKey& publicKey, PowScratch& scratch) {
     std::memcpy(word, m + 8 * b, 8);
     std::memcpy(m + 8 * b, d.data() + 8 * a, 8);
     std::memcpy(d.data() + 8 * a, word, 8);
-    xorBlock(d.data(), chunk + step * kBlock);
+    xorInto(d, chunk + step * kBlock);
   }
   return d;
 }

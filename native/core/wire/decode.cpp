@@ -62,9 +62,9 @@ Result<json> decodePacket(const Identity& receiver, const Identity& sender, std:
   if (!packet) return fail(packet.error());
   json out = header(*packet);
   auto key = receiver.agree(sender);
-  PeerCipher peer(key.value_or(SymmetricKey{}));
-  out["authenticated"] = key && peer.dearmor(*packet);
-  if (!out["authenticated"]) return out;
+  bool authentic = key && PeerCipher(*key).dearmor(*packet);
+  out["authenticated"] = authentic;
+  if (!authentic) return out;
 
   Bytes plaintext(kMaxPacketLength);
   auto length = decompressPacket(*packet, plaintext);

@@ -1,5 +1,7 @@
 #include "wire/verbs_vl1.hpp"
 
+#include <cstring>
+
 #include "crypto/armor.hpp"
 
 namespace zt::wire {
@@ -27,8 +29,6 @@ Result<Hello> readHelloHead(Reader& r) {
   if (r.failed()) return fail("HELLO: truncated or bad physical address");
   return h;
 }
-
-json hexOf(ByteView b) { return toHex(b); }
 
 }  // namespace
 
@@ -121,7 +121,7 @@ json ErrorReply::describe() const {
             {"codeName", errorCodeName(uint8_t(code))}};
   if (networkId) j["networkId"] = hex64(*networkId);
   if (group) j["group"] = group->describe();
-  if (authDictionary) j["authDictionaryHex"] = hexOf(*authDictionary);
+  if (authDictionary) j["authDictionaryHex"] = toHex(*authDictionary);
   return j;
 }
 
@@ -159,7 +159,7 @@ json OkHello::describe() const {
           {"protocolVersion", protocolVersion},
           {"version", std::to_string(versionMajor) + "." + std::to_string(versionMinor) + "." + std::to_string(versionRevision)},
           {"physicalSource", physicalSource.toString()},
-          {"worldUpdatesHex", hexOf(worldUpdates)}};
+          {"worldUpdatesHex", toHex(worldUpdates)}};
 }
 
 Result<OkWhois> OkWhois::parse(ByteView body) {
@@ -234,11 +234,11 @@ json Rendezvous::describe() const {
 
 Result<Echo> Echo::parse(ByteView payload) { return Echo{payload}; }
 void Echo::write(Writer& w) const { w.bytes(data); }
-json Echo::describe() const { return {{"dataHex", hexOf(data)}}; }
+json Echo::describe() const { return {{"dataHex", toHex(data)}}; }
 
 Result<Opaque> Opaque::parse(ByteView payload) { return Opaque{payload}; }
 void Opaque::write(Writer& w) const { w.bytes(data); }
-json Opaque::describe() const { return {{"dataHex", hexOf(data)}}; }
+json Opaque::describe() const { return {{"dataHex", toHex(data)}}; }
 
 Result<PushDirectPaths> PushDirectPaths::parse(ByteView payload) {
   Reader r(payload);
@@ -280,10 +280,10 @@ void PushDirectPaths::write(Writer& w) const {
 json PushDirectPaths::describe() const {
   json list = json::array();
   for (const DirectPath& path : paths) {
-    json j = {{"flags", path.flags}, {"extensionHex", hexOf(path.extension)}};
+    json j = {{"flags", path.flags}, {"extensionHex", toHex(path.extension)}};
     if (path.endpoint.empty()) {
       j["otherType"] = path.otherType;
-      j["otherAddressHex"] = hexOf(path.otherAddress);
+      j["otherAddressHex"] = toHex(path.otherAddress);
     } else {
       j["endpoint"] = path.endpoint.toString();
     }
@@ -302,7 +302,7 @@ Result<UserMessage> UserMessage::parse(ByteView payload) {
 
 void UserMessage::write(Writer& w) const { w.u64(typeId).bytes(data); }
 
-json UserMessage::describe() const { return {{"typeId", hex64(typeId)}, {"dataHex", hexOf(data)}}; }
+json UserMessage::describe() const { return {{"typeId", hex64(typeId)}, {"dataHex", toHex(data)}}; }
 
 Result<RemoteTrace> RemoteTrace::parse(ByteView payload) {
   if (payload.empty() || payload.back() != 0) return fail("REMOTE_TRACE: not NUL-terminated dictionaries");
@@ -322,7 +322,7 @@ void RemoteTrace::write(Writer& w) const {
 
 json RemoteTrace::describe() const {
   json list = json::array();
-  for (ByteView d : dictionaries) list.push_back(hexOf(d));
+  for (ByteView d : dictionaries) list.push_back(toHex(d));
   return {{"dictionariesHex", list}};
 }
 

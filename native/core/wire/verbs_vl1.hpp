@@ -25,7 +25,7 @@ struct Hello {
   uint8_t versionMajor = 0, versionMinor = 0;
   uint16_t versionRevision = 0;
   uint64_t timestamp = 0;
-  Identity identity;            // public only
+  Identity identity;                // public only
   InetAddress physicalDestination;  // where the sender sent this packet
   uint64_t planetId = 0, planetTimestamp = 0;
   std::vector<HelloMoon> moons;
@@ -45,9 +45,9 @@ struct ErrorReply {
   uint8_t inReVerb = 0;
   uint64_t inRePacketId = 0;
   ErrorCode code = ErrorCode::None;
-  std::optional<uint64_t> networkId;           // codes 0x03, 0x05-0x09 (optional but for 0x08)
-  std::optional<MulticastGroup> group;          // 0x08 UNWANTED_MULTICAST
-  std::optional<ByteView> authDictionary;       // 0x09, when the controller sent one (SSO)
+  std::optional<uint64_t> networkId;       // codes 0x03, 0x05-0x09 (optional but for 0x08)
+  std::optional<MulticastGroup> group;     // 0x08 UNWANTED_MULTICAST
+  std::optional<ByteView> authDictionary;  // 0x09, when the controller sent one (SSO)
 
   static Result<ErrorReply> parse(ByteView payload);
   void write(Writer& w) const;

@@ -31,8 +31,6 @@ ByteView take(Reader& r, Skip skip) {
   return r.bytes(probe.position() - start);
 }
 
-json hexOf(ByteView b) { return toHex(b); }
-
 json hexList(const std::vector<ByteView>& blobs) {
   json list = json::array();
   for (ByteView b : blobs) list.push_back(toHex(b));
@@ -113,7 +111,7 @@ Result<Frame> Frame::parse(ByteView payload) {
 void Frame::write(Writer& w) const { w.u64(networkId).u16(etherType).bytes(payload); }
 
 json Frame::describe() const {
-  return {{"networkId", hex64(networkId)}, {"etherType", etherType}, {"payloadLength", payload.size()}, {"payloadHex", hexOf(payload)}};
+  return {{"networkId", hex64(networkId)}, {"etherType", etherType}, {"payloadLength", payload.size()}, {"payloadHex", toHex(payload)}};
 }
 
 Result<ExtFrame> ExtFrame::parse(ByteView payload) {
@@ -139,12 +137,12 @@ void ExtFrame::write(Writer& w) const {
 
 json ExtFrame::describe() const {
   json j = {{"networkId", hex64(networkId)}, {"flags", flags}};
-  if (flags & kFlagCom) j["comHex"] = hexOf(com);
+  if (flags & kFlagCom) j["comHex"] = toHex(com);
   j.update({{"destinationMac", macToString(destinationMac)},
             {"sourceMac", macToString(sourceMac)},
             {"etherType", etherType},
             {"payloadLength", payload.size()},
-            {"payloadHex", hexOf(payload)}});
+            {"payloadHex", toHex(payload)}});
   return j;
 }
 
@@ -262,7 +260,7 @@ void NetworkConfigRequest::write(Writer& w) const {
 
 json NetworkConfigRequest::describe() const {
   json j = {{"networkId", hex64(networkId)}};
-  if (metadata) j["metadataHex"] = hexOf(*metadata);
+  if (metadata) j["metadataHex"] = toHex(*metadata);
   if (held) j.update({{"heldRevision", held->revision}, {"heldTimestamp", held->timestamp}});
   return j;
 }
@@ -300,14 +298,14 @@ void NetworkConfigChunk::write(Writer& w) const {
 }
 
 json NetworkConfigChunk::describe() const {
-  json j = {{"networkId", hex64(networkId)}, {"chunkLength", chunk.size()}, {"chunkHex", hexOf(chunk)}};
+  json j = {{"networkId", hex64(networkId)}, {"chunkLength", chunk.size()}, {"chunkHex", toHex(chunk)}};
   if (signedPart)
     j.update({{"flags", signedPart->flags},
               {"updateId", hex64(signedPart->updateId)},
               {"totalLength", signedPart->totalLength},
               {"index", signedPart->index},
               {"signatureType", signedPart->signatureType},
-              {"signatureHex", hexOf(signedPart->signature)}});
+              {"signatureHex", toHex(signedPart->signature)}});
   return j;
 }
 
@@ -331,7 +329,7 @@ void MulticastGather::write(Writer& w) const {
 
 json MulticastGather::describe() const {
   json j = {{"networkId", hex64(networkId)}, {"flags", flags}, {"group", group.describe()}, {"gatherLimit", gatherLimit}};
-  if (flags & kFlagCom) j["comHex"] = hexOf(com);
+  if (flags & kFlagCom) j["comHex"] = toHex(com);
   return j;
 }
 
@@ -379,10 +377,10 @@ void MulticastFrame::write(Writer& w) const {
 
 json MulticastFrame::describe() const {
   json j = {{"networkId", hex64(networkId)}, {"flags", flags}};
-  if (flags & kFlagCom) j["comHex"] = hexOf(com);
+  if (flags & kFlagCom) j["comHex"] = toHex(com);
   if (flags & kFlagGatherLimit) j["gatherLimit"] = gatherLimit;
   if (flags & kFlagSourceMac) j["sourceMac"] = macToString(sourceMac);
-  j.update({{"group", group.describe()}, {"etherType", etherType}, {"payloadLength", payload.size()}, {"payloadHex", hexOf(payload)}});
+  j.update({{"group", group.describe()}, {"etherType", etherType}, {"payloadLength", payload.size()}, {"payloadHex", toHex(payload)}});
   return j;
 }
 
@@ -407,7 +405,7 @@ void OkMulticastFrame::write(Writer& w) const {
 
 json OkMulticastFrame::describe() const {
   json j = {{"networkId", hex64(networkId)}, {"group", group.describe()}, {"flags", flags}};
-  if (flags & kFlagCom) j["comHex"] = hexOf(com);
+  if (flags & kFlagCom) j["comHex"] = toHex(com);
   if (flags & kFlagGatherResults) j["results"] = results.describe();
   return j;
 }

@@ -137,9 +137,9 @@ struct MulticastFrame {
   static constexpr uint8_t kFlagCom = 0x01, kFlagGatherLimit = 0x02, kFlagSourceMac = 0x04, kFlagReplicate = 0x08;
   uint64_t networkId = 0;
   uint8_t flags = 0;
-  ByteView com;                           // iff kFlagCom
-  uint32_t gatherLimit = 0;               // iff kFlagGatherLimit
-  uint64_t sourceMac = 0;                 // iff kFlagSourceMac (else the sender's derived MAC)
+  ByteView com;              // iff kFlagCom
+  uint32_t gatherLimit = 0;  // iff kFlagGatherLimit
+  uint64_t sourceMac = 0;    // iff kFlagSourceMac (else the sender's derived MAC)
   MulticastGroup group;
   uint16_t etherType = 0;
   ByteView payload;

@@ -1,4 +1,4 @@
-#include "crypto/salsa.hpp"
+#include "crypto/keystream.hpp"
 
 #include <sodium.h>
 
@@ -14,6 +14,19 @@ void ensureSodium() {
   (void)ready;
 }
 
+void xorInto(MutableByteView data, const uint8_t* stream) {
+  using Lane = uint64_t __attribute__((vector_size(16)));
+  size_t i = 0;
+  for (; i + 16 <= data.size(); i += 16) {
+    Lane a, b;
+    std::memcpy(&a, data.data() + i, 16);
+    std::memcpy(&b, stream + i, 16);
+    a ^= b;
+    std::memcpy(data.data() + i, &a, 16);
+  }
+  for (; i < data.size(); ++i) data[i] ^= stream[i];
+}
+
 void salsa2012Block(const uint8_t key[32], const uint8_t nonce[8], uint64_t block, uint8_t out[64]) {
   uint8_t input[16];  // nonce ‖ block counter (little-endian), the Salsa20 stream layout
   std::memcpy(input, nonce, 8);
@@ -25,8 +38,7 @@ void salsa2012XorFrom(MutableByteView data, const uint8_t key[32], const uint8_t
   uint8_t stream[64];
   for (size_t done = 0; done < data.size(); done += 64, ++firstBlock) {
     salsa2012Block(key, nonce, firstBlock, stream);
-    size_t n = std::min<size_t>(64, data.size() - done);
-    for (size_t i = 0; i < n; ++i) data[done + i] ^= stream[i];
+    xorInto(data.subspan(done, std::min<size_t>(64, data.size() - done)), stream);
   }
   sodium_memzero(stream, sizeof stream);
 }

@@ -4,6 +4,7 @@
 #include <limits>
 #include <unordered_map>
 
+#include "controller/controller.hpp"
 #include "crypto/armor.hpp"
 #include "vl1/expected_replies.hpp"
 #include "vl1/topology.hpp"
@@ -95,7 +96,7 @@ struct Node::Impl {
   std::map<uint64_t, std::unique_ptr<Network>> networks;
   // LIKEs recorded for networks we have not joined, as a root or as their controller.
   std::map<uint64_t, MulticastState> upstreamMulticast;
-  NetconfMaster* master = nullptr;
+  NetworkController* master = nullptr;
   std::unordered_map<Address, int64_t> lastCredentials;  // per sender: 1 NETWORK_CREDENTIALS/s
 
   std::array<uint8_t, wire::kMaxPacketLength> rx{};     // dearmoring in place
@@ -188,17 +189,17 @@ struct Node::Impl {
   bool servesMulticast(uint64_t networkId) const {
     return rootMode || (master && controllerOf(networkId) == self.address());
   }
-  void dispatchVl2(int64_t now, Peer& peer, Verb verb, ByteView payload, uint64_t wireId);
+  void dispatchVl2(int64_t now, const Reply& reply, Peer& peer, Verb verb, ByteView payload);
   void handleCredentials(int64_t now, Address sender, ByteView payload);
-  void handleConfigRequest(int64_t now, Peer& peer, ByteView payload, uint64_t wireId);
+  void handleConfigRequest(int64_t now, const Reply& reply, Peer& peer, ByteView payload);
   void handleUpstreamGather(int64_t now, Peer& peer, const wire::MulticastGather& gather, uint64_t wireId);
   bool handleVl2Ok(int64_t now, Peer& peer, const wire::OkHeader& ok);
   bool handleVl2Error(int64_t now, Peer& peer, const wire::ErrorReply& error);
-  void sendNetconf(int64_t now, const std::vector<NetconfMessage>& messages);
-  void deliverNetconfToSelf(int64_t now, const NetconfMessage& m);
+  void sendNetconf(int64_t now, const std::vector<ControllerMessage>& messages);
+  void deliverNetconfToSelf(int64_t now, ControllerMessage::Kind kind, ByteView payload);
 
   uint64_t sendVl2(int64_t now, Address to, Verb verb, FunctionRef<void(Writer&)> body, SendOptions options);
-  void requestOwnConfig(int64_t now, uint64_t networkId, const Dictionary& metadata);
+  void requestOwnConfig(int64_t now, uint64_t networkId, ByteView metadata);
 
   // What the networks see of this node.
   struct Environment final : NetworkEnvironment {
@@ -212,7 +213,7 @@ struct Node::Impl {
     uint64_t send(int64_t now, Address to, Verb verb, FunctionRef<void(Writer&)> body, SendOptions options) override {
       return node.sendVl2(now, to, verb, body, options);
     }
-    void requestOwnConfig(int64_t now, uint64_t networkId, const Dictionary& metadata) override {
+    void requestOwnConfig(int64_t now, uint64_t networkId, ByteView metadata) override {
       node.requestOwnConfig(now, networkId, metadata);
     }
     NodeHost& host() override { return node.host; }
@@ -467,7 +468,7 @@ void Node::Impl::dispatch(int64_t now, int64_t sock, const InetAddress& from, Pe
     case Verb::NetworkConfig:
     case Verb::MulticastGather:
     case Verb::MulticastFrame:
-      return dispatchVl2(now, peer, Verb(wire::verb(pkt)), payload, wireId);
+      return dispatchVl2(now, reply, peer, Verb(wire::verb(pkt)), payload);
     default:
       return drop(DropReason::Unsupported);  // HELLO not in suite 0, multipath, unknown
   }
@@ -1088,8 +1089,9 @@ uint64_t Node::Impl::sendVl2(int64_t now, Address to, Verb verb, FunctionRef<voi
   return id;
 }
 
-void Node::Impl::dispatchVl2(int64_t now, Peer& peer, Verb verb, ByteView payload, uint64_t wireId) {
+void Node::Impl::dispatchVl2(int64_t now, const Reply& reply, Peer& peer, Verb verb, ByteView payload) {
   const Identity& sender = peer.identity();
+  const uint64_t wireId = reply.wireId;
   switch (verb) {
     case Verb::Frame: {
       Result<wire::Frame> f = wire::Frame::parse(payload);
@@ -1128,7 +1130,7 @@ void Node::Impl::dispatchVl2(int64_t now, Peer& peer, Verb verb, ByteView payloa
     case Verb::NetworkCredentials:
       return handleCredentials(now, peer.address(), payload);
     case Verb::NetworkConfigRequest:
-      return handleConfigRequest(now, peer, payload, wireId);
+      return handleConfigRequest(now, reply, peer, payload);
     case Verb::NetworkConfig: {
       Result<wire::NetworkConfigChunk> chunk = wire::NetworkConfigChunk::parse(payload);
       if (!chunk) return drop(DropReason::Malformed);
@@ -1170,68 +1172,71 @@ void Node::Impl::handleCredentials(int64_t now, Address sender, ByteView payload
     if (Network* net = network(coo.networkId)) net->receiveCoo(now, sender, coo);
 }
 
-void Node::Impl::handleConfigRequest(int64_t now, Peer& peer, ByteView payload, uint64_t wireId) {
+void Node::Impl::handleConfigRequest(int64_t now, const Reply& reply, Peer& peer, ByteView payload) {
   Result<wire::NetworkConfigRequest> request = wire::NetworkConfigRequest::parse(payload);
   if (!request) return drop(DropReason::Malformed);
   if (!master) {
     sendVl2(now, peer.address(), Verb::Error, [&](Writer& w) {
-      w.u8(uint8_t(Verb::NetworkConfigRequest)).u64(wireId).u8(uint8_t(wire::ErrorCode::UnsupportedOperation));
+      w.u8(uint8_t(Verb::NetworkConfigRequest)).u64(reply.wireId).u8(uint8_t(wire::ErrorCode::UnsupportedOperation));
       w.u64(request->networkId);
     }, {});
     return;
   }
-  Dictionary metadata;
-  if (request->metadata)
-    if (Result<Dictionary> parsed = Dictionary::parse(*request->metadata)) metadata = std::move(*parsed);
-  sendNetconf(now, master->handleRequest(now, peer.identity(), wireId, request->networkId, metadata));
+  const ByteView metadata = request->metadata ? *request->metadata : ByteView{};
+  sendNetconf(now, master->handleRequest(uint64_t(now), peer.identity(), request->networkId, metadata, reply.wireId,
+                                         reply.direct ? reply.from : InetAddress{}));
 }
 
-void Node::Impl::requestOwnConfig(int64_t now, uint64_t networkId, const Dictionary& metadata) {
+void Node::Impl::requestOwnConfig(int64_t now, uint64_t networkId, ByteView metadata) {
   if (!master) {
     if (Network* net = network(networkId)) net->receiveControllerError(now, self.address(), wire::ErrorCode::UnsupportedOperation);
     return;
   }
-  sendNetconf(now, master->handleRequest(now, selfPublic, 0, networkId, metadata));
+  // Packet id 0: the controller answers with a push, which comes straight back to us.
+  sendNetconf(now, master->handleRequest(uint64_t(now), selfPublic, networkId, metadata, 0, InetAddress{}));
 }
 
-void Node::Impl::sendNetconf(int64_t now, const std::vector<NetconfMessage>& messages) {
-  for (const NetconfMessage& m : messages) {
-    if (m.to == self.address()) {
-      deliverNetconfToSelf(now, m);
-      continue;
-    }
-    switch (m.kind) {
-      case NetconfMessage::Kind::ConfigReply:
-        if (m.inRePacketId == 0) break;
-        sendVl2(now, m.to, Verb::Ok, [&](Writer& w) {
-          w.u8(uint8_t(Verb::NetworkConfigRequest)).u64(m.inRePacketId).bytes(m.payload);
-        }, {.compress = true});
-        break;
-      case NetconfMessage::Kind::Error:
-        if (m.inRePacketId == 0) break;
-        sendVl2(now, m.to, Verb::Error, [&](Writer& w) {
-          w.u8(uint8_t(Verb::NetworkConfigRequest)).u64(m.inRePacketId).u8(uint8_t(m.error)).u64(m.networkId);
-          w.bytes(m.payload);
-        }, {});
-        break;
-      case NetconfMessage::Kind::ConfigPush:
-        sendVl2(now, m.to, Verb::NetworkConfig, [&](Writer& w) { w.bytes(m.payload); }, {.compress = true});
-        break;
-      case NetconfMessage::Kind::Credentials:
-        sendVl2(now, m.to, Verb::NetworkCredentials, [&](Writer& w) { w.bytes(m.payload); }, {.compress = true});
-        break;
+void Node::Impl::sendNetconf(int64_t now, const std::vector<ControllerMessage>& messages) {
+  using Kind = ControllerMessage::Kind;
+  for (const ControllerMessage& m : messages) {
+    for (const Bytes& payload : m.payloads) {
+      if (m.to == self.address()) {
+        deliverNetconfToSelf(now, m.kind, payload);
+        continue;
+      }
+      switch (m.kind) {
+        case Kind::ConfigReply:
+        case Kind::Error:
+          if (m.inRePacketId == 0) break;
+          sendVl2(now, m.to, m.kind == Kind::Error ? Verb::Error : Verb::Ok, [&](Writer& w) {
+            w.u8(uint8_t(Verb::NetworkConfigRequest)).u64(m.inRePacketId).bytes(payload);
+          }, {.compress = m.kind == Kind::ConfigReply});
+          break;
+        case Kind::ConfigPush:
+          sendVl2(now, m.to, Verb::NetworkConfig, [&](Writer& w) { w.bytes(payload); }, {.compress = true});
+          break;
+        case Kind::Credentials:
+          sendVl2(now, m.to, Verb::NetworkCredentials, [&](Writer& w) { w.bytes(payload); }, {.compress = true});
+          break;
+      }
     }
   }
 }
 
 // Our controller answering our own request: no packet, the same handling as from the wire.
-void Node::Impl::deliverNetconfToSelf(int64_t now, const NetconfMessage& m) {
-  if (m.kind == NetconfMessage::Kind::Credentials) return handleCredentials(now, self.address(), m.payload);
-  Network* net = network(m.networkId);
-  if (!net) return;
-  if (m.kind == NetconfMessage::Kind::Error) return net->receiveControllerError(now, self.address(), m.error);
-  Result<wire::NetworkConfigChunk> chunk = wire::NetworkConfigChunk::parse(m.payload);
-  if (chunk) net->receiveConfigChunk(now, self.address(), 0, *chunk, false);
+void Node::Impl::deliverNetconfToSelf(int64_t now, ControllerMessage::Kind kind, ByteView payload) {
+  using Kind = ControllerMessage::Kind;
+  if (kind == Kind::Credentials) return handleCredentials(now, self.address(), payload);
+  if (kind == Kind::Error) {
+    Reader r(payload);
+    const auto code = wire::ErrorCode(r.u8());
+    const uint64_t networkId = r.u64();
+    if (Network* net = network(networkId); net && !r.failed()) net->receiveControllerError(now, self.address(), code);
+    return;
+  }
+  Result<wire::NetworkConfigChunk> chunk = wire::NetworkConfigChunk::parse(payload);
+  if (!chunk) return;
+  if (Network* net = network(chunk->networkId)) net->receiveConfigChunk(now, self.address(), 0, *chunk, false);
 }
 
 // OKs answering VL2 requests. Config replies may come in several chunks, so the request stays
@@ -1351,9 +1356,9 @@ std::optional<VirtualNetworkConfig> Node::networkConfig(uint64_t networkId) cons
   return net->describe();
 }
 
-void Node::setNetconfMaster(NetconfMaster* master) { impl_->master = master; }
+void Node::setNetconfMaster(NetworkController* controller) { impl_->master = controller; }
 
-void Node::sendNetconfMessages(int64_t now, const std::vector<NetconfMessage>& messages) {
+void Node::sendControllerMessages(int64_t now, const std::vector<ControllerMessage>& messages) {
   Impl& n = *impl_;
   if (n.down || n.fatal) return;
   n.lastNow = now;

@@ -16,10 +16,12 @@
 #include "inet_address.hpp"
 #include "util/bytes.hpp"
 #include "util/result.hpp"
-#include "vl2/netconf_master.hpp"
 #include "vl2/virtual_network_config.hpp"
 
 namespace zt {
+
+class NetworkController;
+struct ControllerMessage;
 
 // State object types and their values (section 5.1).
 enum class StateObject : uint8_t {
@@ -205,11 +207,13 @@ class Node {
   ResultCode multicastUnsubscribe(uint64_t networkId, uint64_t mac, uint32_t adi = 0);
   std::vector<uint64_t> networks() const;
   std::optional<VirtualNetworkConfig> networkConfig(uint64_t networkId) const;
-  // The controller this node runs (not owned; null: none, requests get UNSUPPORTED_OPERATION).
-  void setNetconfMaster(NetconfMaster* master);
-  // Sends what the controller produced outside a request (record changes: pushes, revocations).
-  // Messages to ourselves are applied directly.
-  void sendNetconfMessages(int64_t now, const std::vector<NetconfMessage>& messages);
+  // The network controller this node runs (not owned; null: none, and NETWORK_CONFIG_REQUESTs get
+  // ERROR UNSUPPORTED_OPERATION). Requests for our networks go to it and its answers are sent;
+  // our own request for a network we control is handed to it directly.
+  void setNetconfMaster(NetworkController* controller);
+  // Sends what the controller returned for host-driven record changes (setNetwork, setMember,
+  // deletions: pushes and revocations). Messages to ourselves are applied directly.
+  void sendControllerMessages(int64_t now, const std::vector<ControllerMessage>& messages);
 
   // Persists the peer cache, fires DOWN; afterwards every call is ignored.
   void shutdown(int64_t now);

@@ -1,8 +1,8 @@
 // VL2 end to end: a root, a controller node and three members in one process over a simulated
 // underlay (every wirePacketSend is delivered to the node at that address), using the `rich`
 // capture's identities, network id and network record. Everything but the UDP is real: the
-// members' Networks, the rules engine, credentials, multicast and the controller seam. The
-// controller here is a small in-test NetconfMaster over an in-memory record store.
+// members' Networks, the rules engine, credentials, multicast, and the controller node's
+// NetworkController over an in-memory ControllerStore.
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "controller/controller.hpp"
 #include "crypto/armor.hpp"
 #include "node.hpp"
 #include "vl1/world.hpp"
@@ -50,193 +51,6 @@ Identity richIdentity(const std::string& name) {
 }
 
 InetAddress labAddress(uint8_t host) { return InetAddress::v4({198, 18, 0, host}, 9993); }
-
-// ------------------------------------------------------------------------------------------------
-// The controller: records in a store that outlives it, configs out (vl2-config-controller.md §8).
-// ------------------------------------------------------------------------------------------------
-
-using ControllerStore = std::map<std::string, json>;  // "network" and "member/<address>"
-
-class LabController final : public NetconfMaster {
- public:
-  LabController(Identity self, ControllerStore& store) : self_(std::move(self)), store_(store) {}
-
-  std::vector<NetconfMessage> handleRequest(int64_t now, const Identity& member, uint64_t packetId, uint64_t networkId,
-                                            const Dictionary& metadata) override {
-    (void)metadata;
-    ++requests;
-    if (controllerOf(networkId) != self_.address()) return {};
-    if (!store_.count("network")) return {error(member.address(), packetId, wire::ErrorCode::ObjNotFound)};
-    json& record = memberRecord(member.address());
-    record["identity"] = member.toString(false);
-    online_[member.address()] = {now, member};
-    if (!record.value("authorized", false))
-      return {error(member.address(), packetId, wire::ErrorCode::NetworkAccessDenied)};
-    assignAddresses(record);
-    return {configMessage(now, member, packetId)};
-  }
-
-  // Changes a member record; a member that loses its authorisation is revoked at every online
-  // member (§8.6), a changed authorised member gets its new config pushed.
-  std::vector<NetconfMessage> setMember(int64_t now, Address address, const json& changes) {
-    json& record = memberRecord(address);
-    const bool wasAuthorized = record.value("authorized", false);
-    record.update(changes);
-    std::vector<NetconfMessage> out;
-    if (wasAuthorized && !record.value("authorized", false)) {
-      record["lastDeauthorizedTime"] = now;
-      Revocation r;
-      r.id = uint32_t(randomU64());
-      r.networkId = kNetworkId;
-      r.threshold = uint64_t(now);
-      r.flags = Revocation::kFlagFastPropagation;
-      r.target = address;
-      r.credentialType = CredentialType::Com;
-      r.sign(self_);
-      CredentialBundle bundle;
-      bundle.revocations.push_back(r);
-      for (const auto& [peer, seen] : online_)
-        if (now - seen.first < 120000)
-          out.push_back({NetconfMessage::Kind::Credentials, peer, kNetworkId, 0, wire::ErrorCode::None, bundle.write()});
-    } else if (record.value("authorized", false)) {
-      if (auto it = online_.find(address); it != online_.end() && now - it->second.first < 120000) {
-        NetconfMessage push = configMessage(now, it->second.second, 0);
-        push.kind = NetconfMessage::Kind::ConfigPush;
-        out.push_back(std::move(push));
-      }
-    }
-    return out;
-  }
-
-  int requests = 0;
-
- private:
-  json& memberRecord(Address a) {
-    json& r = store_["member/" + a.toString()];
-    if (r.is_null()) r = {{"address", a.toString()}, {"authorized", false}, {"ipAssignments", json::array()},
-                          {"tags", json::array()}, {"capabilities", json::array()}, {"activeBridge", false}};
-    return r;
-  }
-
-  // The first free address of each pool, recorded in the member (so it survives restarts).
-  void assignAddresses(json& record) {
-    if (!record["ipAssignments"].empty()) return;
-    for (const json& pool : store_["network"]["ipAssignmentPools"]) {
-      InetAddress first = *InetAddress::parse(pool["ipRangeStart"].get<std::string>());
-      for (int n = 0; n < 200; ++n) {
-        InetAddress candidate = first;
-        candidate.ip[candidate.ipLength() - 1] = uint8_t(first.ip[candidate.ipLength() - 1] + n);
-        const std::string text = candidate.ipString();
-        bool taken = false;
-        for (const auto& [key, other] : store_)
-          if (key.rfind("member/", 0) == 0)
-            for (const json& ip : other.value("ipAssignments", json::array())) taken |= ip == text;
-        if (!taken) {
-          record["ipAssignments"].push_back(text);
-          break;
-        }
-      }
-    }
-  }
-
-  NetconfMessage error(Address to, uint64_t packetId, wire::ErrorCode code) {
-    return {NetconfMessage::Kind::Error, to, kNetworkId, packetId, code, {}};
-  }
-
-  NetworkConfig buildConfig(int64_t now, const Identity& member) {
-    const json& network = store_["network"];
-    const json& record = memberRecord(member.address());
-    NetworkConfig c;
-    c.networkId = kNetworkId;
-    c.timestamp = uint64_t(now);
-    c.credentialTimeMaxDelta = 7200000;
-    c.revision = network.value("revision", 1);
-    c.issuedTo = member.address();
-    c.flags = NetworkConfig::kFlagBroadcast | NetworkConfig::kFlagNdpEmulation;
-    c.multicastLimit = network.value("multicastLimit", 32);
-    c.name = network.value("name", "");
-    c.com = CertificateOfMembership::forMember(kNetworkId, c.timestamp, c.credentialTimeMaxDelta, member);
-    c.com->sign(self_);
-    for (const json& capability : network["capabilities"]) {
-      for (const json& held : record["capabilities"]) {
-        if (held != capability["id"]) continue;
-        Capability cap;
-        cap.networkId = kNetworkId;
-        cap.timestamp = c.timestamp;
-        cap.id = capability["id"];
-        cap.rules = *rulesFromJson(capability["rules"]);
-        cap.sign(self_, member.address());
-        c.capabilities.push_back(cap);
-      }
-    }
-    for (const json& pair : record["tags"]) {
-      Tag t;
-      t.networkId = kNetworkId;
-      t.timestamp = c.timestamp;
-      t.id = pair[0];
-      t.value = pair[1];
-      t.issuedTo = member.address();
-      t.sign(self_);
-      c.tags.push_back(t);
-    }
-    for (const auto& [key, other] : store_)
-      if (key.rfind("member/", 0) == 0 && other.value("activeBridge", false))
-        c.specialists.push_back({Specialist::kActiveBridge | Address::parse(other["address"].get<std::string>())->value});
-    for (const json& route : network["routes"]) {
-      Route r;
-      r.target = *InetAddress::parse(route["target"].get<std::string>());
-      if (!route["via"].is_null()) r.via = *InetAddress::parse(route["via"].get<std::string>());
-      c.routes.push_back(r);
-    }
-    // RFC 4193 and 6PLANE (§8.4), then the pool addresses with their route's prefix length.
-    std::array<uint8_t, 16> rfc{0xfd};
-    storeU64(rfc.data() + 1, kNetworkId);
-    rfc[9] = 0x99, rfc[10] = 0x93;
-    storeU40(rfc.data() + 11, member.address().value);
-    c.assignedAddresses.push_back(InetAddress::v6(rfc, 88));
-    std::array<uint8_t, 16> plane{0xfc};
-    const uint32_t h = sixPlaneHash(kNetworkId);
-    plane[1] = uint8_t(h >> 24), plane[2] = uint8_t(h >> 16), plane[3] = uint8_t(h >> 8), plane[4] = uint8_t(h);
-    storeU40(plane.data() + 5, member.address().value);
-    plane[15] = 1;
-    c.assignedAddresses.push_back(InetAddress::v6(plane, 40));
-    for (const json& ip : record["ipAssignments"]) {
-      InetAddress a = *InetAddress::parse(ip.get<std::string>());
-      a.port = a.family == InetAddress::Family::V4 ? 24 : 64;
-      c.assignedAddresses.push_back(a);
-    }
-    CertificateOfOwnership coo;
-    coo.networkId = kNetworkId;
-    coo.timestamp = c.timestamp;
-    coo.id = 1;
-    coo.issuedTo = member.address();
-    for (const InetAddress& a : c.assignedAddresses) coo.things.push_back(CertificateOfOwnership::ipThing(a));
-    coo.sign(self_);
-    c.coos.push_back(coo);
-    c.rules = *rulesFromJson(network["rules"], InvalidRules::Drop);
-    return c;
-  }
-
-  NetconfMessage configMessage(int64_t now, const Identity& member, uint64_t packetId) {
-    const Bytes dict = buildConfig(now, member).toDictionary().serialize();
-    wire::NetworkConfigChunk chunk;
-    chunk.networkId = kNetworkId;
-    chunk.chunk = dict;
-    wire::NetworkConfigChunk::Signed s;
-    s.updateId = randomU64() | 1;
-    s.totalLength = uint32_t(dict.size());
-    chunk.signedPart = s;
-    const Signature signature = self_.sign(chunk.signedMessage());
-    chunk.signedPart->signature = signature;
-    Writer w;
-    chunk.write(w);
-    return {NetconfMessage::Kind::ConfigReply, member.address(), kNetworkId, packetId, wire::ErrorCode::None, w.take()};
-  }
-
-  Identity self_;
-  ControllerStore& store_;
-  std::map<Address, std::pair<int64_t, Identity>> online_;
-};
 
 // ------------------------------------------------------------------------------------------------
 // The underlay and the hosts
@@ -436,19 +250,19 @@ class NetworkLab : public ::testing::Test {
     planet.roots.push_back({rootId.publicOnly(), {labAddress(1)}});
     planet.sign(signer.secret, signer.pub);
 
-    store["network"] = json::parse(std::ifstream(kRich + "network.json"));
-    store["network"]["multicastLimit"] = 8;
+    json network = json::parse(std::ifstream(kRich + "network.json"));
+    network["multicastLimit"] = 8;
+    store.saveNetwork(network);
     for (const char* name : {"member-1233366eb5.json", "member-89fafc907b.json", "member-64a5e01ea0.json"}) {
       json m = json::parse(std::ifstream(kRich + name));
-      json record = {{"address", m["address"]},  {"authorized", m["authorized"]}, {"activeBridge", false},
-                     {"tags", m["tags"]},        {"capabilities", m["capabilities"]},
-                     {"ipAssignments", json::array()}};
-      store["member/" + m["address"].get<std::string>()] = record;
+      m["activeBridge"] = false;
+      m["lastDeauthorizedTime"] = 0;
+      if (m["address"] != "1233366eb5") m["ipAssignments"] = json::array();  // picked from the pools
+      store.saveMember(m);
     }
-
     root = &addHost(1, "root", {.rootMode = true});
     ctl = &addHost(2, "ctl");
-    controller = std::make_unique<LabController>(ctl->identity, store);
+    controller = std::make_unique<NetworkController>(ctl->identity, store);
     ctl->node->setNetconfMaster(controller.get());
     m1 = &addHost(3, "m1");
     m2 = &addHost(4, "m2");
@@ -501,12 +315,26 @@ class NetworkLab : public ::testing::Test {
     net.run(200);
   }
 
-  void authorize(LabHost& h) {
-    from(controller->setMember(net.now, h.identity.address(), {{"authorized", true}}));
-    net.run(7000);  // its next request (every 5 s while refused) gets the config
+  // A record change through the controller, its messages sent by the controller node.
+  void setMember(LabHost& h, json fields) {
+    fields["nwid"] = "315595f4f8c0ffee";
+    fields["id"] = h.identity.address().toString();
+    Result<std::vector<ControllerMessage>> messages = controller->setMember(uint64_t(net.now), fields);
+    ASSERT_TRUE(messages.ok()) << (messages.ok() ? "" : messages.error());
+    ctl->node->sendControllerMessages(net.now, *messages);
   }
 
-  void from(const std::vector<NetconfMessage>& messages) { ctl->node->sendNetconfMessages(net.now, messages); }
+  void setAuthorized(LabHost& h, bool authorized) {
+    json m = *store.member(kNetworkId, h.identity.address());
+    m["authorized"] = authorized;
+    store.saveMember(m);
+  }
+
+  uint64_t lastRequestOf(LabHost& h) {
+    for (const MemberStatus& s : controller->memberStatus(uint64_t(net.now), kNetworkId))
+      if (s.address == h.identity.address()) return s.lastSeen;
+    return 0;
+  }
 
   struct {
     SecretKey secret;
@@ -514,8 +342,8 @@ class NetworkLab : public ::testing::Test {
   } signer;
   World planet;
   Underlay net;
-  ControllerStore store;
-  std::unique_ptr<LabController> controller;
+  MemoryControllerStore store;
+  std::unique_ptr<NetworkController> controller;
   std::vector<std::unique_ptr<LabHost>> owned;
   LabHost *root = nullptr, *ctl = nullptr, *m1 = nullptr, *m2 = nullptr, *m3 = nullptr;
 };
@@ -548,11 +376,12 @@ TEST_F(NetworkLab, AuthorisedMembersGetConfigsWithPoolAddressesAndDerivedMacs) {
   const json listed = json::parse(std::ifstream(kRich + "listnetworks-m1.json"));
   EXPECT_EQ(wire::macToString(configOf(*m1).mac), listed[0]["mac"].get<std::string>());
   // Configured: the next request comes after 60 s, not 5 s.
-  const int before = controller->requests;
+  const uint64_t before = lastRequestOf(*m1);
+  ASSERT_NE(before, 0u);
   net.run(30000);
-  EXPECT_EQ(controller->requests, before);
+  EXPECT_EQ(lastRequestOf(*m1), before);
   net.run(35000);
-  EXPECT_EQ(controller->requests, before + 2);
+  EXPECT_GT(lastRequestOf(*m1), before);
 }
 
 TEST_F(NetworkLab, UnicastIpv4AndIpv6FramesArrive) {
@@ -573,7 +402,7 @@ TEST_F(NetworkLab, UnicastIpv4AndIpv6FramesArrive) {
 }
 
 TEST_F(NetworkLab, ArpRequestReachesOnlyTheOwnerAndTheReplyComesBack) {
-  store["member/64a5e01ea0"]["authorized"] = true;
+  setAuthorized(*m3, true);
   joinAll({m1, m2, m3});
   const VirtualNetworkConfig c1 = configOf(*m1), c2 = configOf(*m2);
   sendFrame(*m1, kBroadcastMac, kArp, arpPacket(1, macOf(*m1), ipv4Of(c1), 0, ipv4Of(c2)));
@@ -619,7 +448,7 @@ TEST_F(NetworkLab, NdpEmulationAnswersForRfc4193AndSixPlane) {
 }
 
 TEST_F(NetworkLab, RichRulesTagsAndCapabilityDecideWhatArrives) {
-  store["member/64a5e01ea0"]["authorized"] = true;
+  setAuthorized(*m3, true);
   joinAll({m1, m2, m3});
   const VirtualNetworkConfig c1 = configOf(*m1), c2 = configOf(*m2), c3 = configOf(*m3);
   auto tcp22 = [&](LabHost& from, const VirtualNetworkConfig& a, LabHost& to, const VirtualNetworkConfig& b) {
@@ -647,7 +476,7 @@ TEST_F(NetworkLab, RichRulesTagsAndCapabilityDecideWhatArrives) {
   sendFrame(*m1, macOf(*m2), kIpv4, ipv4Packet(ipv4Of(c1), ipv4Of(c2), 1, icmpEcho(300)));
   EXPECT_EQ(m3->frames.size(), 1u);
   // With tag 2 (pushed to m3 as a new config) both copies pass m3's rules.
-  from(controller->setMember(net.now, m3->identity.address(), {{"tags", json::array({json::array({100, 2})})}}));
+  setMember(*m3, {{"tags", json::array({json::array({100, 2})})}});
   net.run(1500);
   m3->frames.clear();
   sendFrame(*m1, macOf(*m2), kIpv4, ipv4Packet(ipv4Of(c1), ipv4Of(c2), 1, icmpEcho(300)));
@@ -671,12 +500,12 @@ TEST_F(NetworkLab, NeverAuthorisedMemberIsDeniedAndGetsNoFrameThrough) {
 }
 
 TEST_F(NetworkLab, DeauthorisedMemberIsCutOffByTheRevocation) {
-  store["member/64a5e01ea0"]["authorized"] = true;
+  setAuthorized(*m3, true);
   joinAll({m1, m2, m3});
   const VirtualNetworkConfig c2 = configOf(*m2), c3 = configOf(*m3);
   sendFrame(*m3, macOf(*m2), kIpv4, ipv4Packet(ipv4Of(c3), ipv4Of(c2), 1, icmpEcho(16)));
   ASSERT_EQ(m2->framesFrom(macOf(*m3), kIpv4), 1u);
-  from(controller->setMember(net.now, m3->identity.address(), {{"authorized", false}}));
+  setMember(*m3, {{"authorized", false}});
   net.run(10000);
   sendFrame(*m3, macOf(*m2), kIpv4, ipv4Packet(ipv4Of(c3), ipv4Of(c2), 1, icmpEcho(16)));
   net.run(1000);
@@ -690,11 +519,11 @@ TEST_F(NetworkLab, ControllerRestartOverTheSameStoreKeepsMembersAndAddresses) {
   joinAll({m1, m2});
   const VirtualNetworkConfig before1 = configOf(*m1), before2 = configOf(*m2);
   ctl->node->shutdown(net.now);
-  controller = std::make_unique<LabController>(ctl->identity, store);
+  controller = std::make_unique<NetworkController>(ctl->identity, store);
   boot(*ctl);
   ctl->node->setNetconfMaster(controller.get());
   net.run(70000);
-  EXPECT_GT(controller->requests, 0);
+  EXPECT_GT(lastRequestOf(*m1), 0u);
   EXPECT_EQ(configOf(*m1).assignedAddresses, before1.assignedAddresses);
   EXPECT_EQ(configOf(*m2).assignedAddresses, before2.assignedAddresses);
   EXPECT_EQ(configOf(*m1).status, VirtualNetworkStatus::Ok);

@@ -222,8 +222,8 @@ void Network::requestConfig(int64_t now) {
   metadata.setNumber("f", 0);
   metadata.setNumber("revr", 1);
   metadata.setString("o", platformName());
-  if (controller() == self()) return env_.requestOwnConfig(now, id_, metadata);
   const Bytes dict = metadata.serialize();
+  if (controller() == self()) return env_.requestOwnConfig(now, id_, dict);
   const uint64_t revision = config_ ? config_->revision : 0, timestamp = config_ ? config_->timestamp : 0;
   env_.send(now, controller(), Verb::NetworkConfigRequest, [&](Writer& w) {
     w.u64(id_).u16(uint16_t(dict.size())).bytes(dict).u64(revision).u64(timestamp);

@@ -47,7 +47,7 @@ class NetworkEnvironment {
   virtual uint64_t send(int64_t now, Address to, wire::Verb verb, FunctionRef<void(Writer&)> body,
                         SendOptions options) = 0;
   // Our own request, for a network we are the controller of: handed to our controller directly.
-  virtual void requestOwnConfig(int64_t now, uint64_t networkId, const Dictionary& metadata) = 0;
+  virtual void requestOwnConfig(int64_t now, uint64_t networkId, ByteView metadata) = 0;
   virtual NodeHost& host() = 0;
 };
 

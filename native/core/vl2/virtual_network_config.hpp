@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "inet_address.hpp"
 #include "vl2/netconf.hpp"
 #include "wire/codec_util.hpp"
@@ -37,5 +39,10 @@ struct VirtualNetworkConfig {
   DnsConfig dns;
   bool operator==(const VirtualNetworkConfig&) const = default;
 };
+
+// The shape of 1.14's `listnetworks -j` entries: id, mac "xx:…", name, status name, type, mtu,
+// dhcp, bridge, broadcastEnabled, portError, netconfRevision, assignedAddresses "ip/bits",
+// routes {target, via|null, flags, metric}, multicastSubscriptions {mac, adi}, dns.
+nlohmann::json virtualNetworkConfigToJson(const VirtualNetworkConfig& config);
 
 }  // namespace zt

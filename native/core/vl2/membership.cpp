@@ -36,6 +36,7 @@ CredentialResult Membership::addCom(const NetworkConfig* ours, const Identity& c
   }
   if (com.signer != controller.address() || !com.verify(controller)) return CredentialResult::Rejected;
   com_ = com;
+  agreement_.reset();
   return CredentialResult::Accepted;
 }
 
@@ -74,6 +75,7 @@ CredentialResult Membership::addRevocation(const Identity& controller, const Rev
     case CredentialType::Com:
       if (revocation.threshold <= comRevocationThreshold_) return CredentialResult::Redundant;
       comRevocationThreshold_ = revocation.threshold;
+      agreement_.reset();
       return CredentialResult::Accepted;
     case CredentialType::Capability:
     case CredentialType::Tag:
@@ -82,6 +84,7 @@ CredentialResult Membership::addRevocation(const Identity& controller, const Rev
       if (revocation.threshold <= threshold) return CredentialResult::Redundant;
       threshold = revocation.threshold;
       comRevocationThreshold_ = revocation.threshold;  // 1.14: cuts the member off as well
+      agreement_.reset();
       return CredentialResult::Accepted;
     }
     default:
@@ -92,7 +95,9 @@ CredentialResult Membership::addRevocation(const Identity& controller, const Rev
 bool Membership::gated(const NetworkConfig* ours, const Identity& peer) const {
   if (!ours) return false;
   if (ours->isPublic()) return true;
-  return com_ && ours->com && com_->timestamp() > comRevocationThreshold_ && ours->com->agreesWith(*com_, peer);
+  if (!agreement_)
+    agreement_ = com_ && ours->com && com_->timestamp() > comRevocationThreshold_ && ours->com->agreesWith(*com_, peer);
+  return *agreement_;
 }
 
 void Membership::refresh(const NetworkConfig* ours) {

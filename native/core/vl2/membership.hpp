@@ -33,8 +33,13 @@ class Membership {
   bool gated(const NetworkConfig* ours, const Identity& peer) const;
 
   // Rebuilds the views the rules engine reads (valid, unrevoked, within ctmd of our config);
-  // called when credentials or our config change, never per frame.
+  // called when credentials change and on the housekeeping tick, never per frame.
   void refresh(const NetworkConfig* ours);
+  // Our config changed: gating is decided afresh, credentials re-validated.
+  void configChanged(const NetworkConfig* ours) {
+    agreement_.reset();
+    refresh(ours);
+  }
   std::span<const Capability> capabilities() const { return validCapabilities_; }
   std::span<const TagValue> tags() const { return validTags_; }
   std::span<const CertificateOfOwnership> coos() const { return validCoos_; }
@@ -61,6 +66,9 @@ class Membership {
   std::vector<TagValue> validTags_;
   std::vector<CertificateOfOwnership> validCoos_;
   int64_t lastPushed_ = -1;  // -1: never
+  // COM agreement hashes the peer's identity: computed once per COM, threshold and config, not
+  // per frame. Cleared when any of those changes.
+  mutable std::optional<bool> agreement_;
 };
 
 }  // namespace zt

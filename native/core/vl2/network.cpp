@@ -322,7 +322,7 @@ void Network::adopt(int64_t now, NetworkConfig next) {
   bundle.tags = config_->tags;
   bundle.coos = config_->coos;
   credentialPush_ = bundle.write();
-  for (auto& [peer, m] : members_) m.refresh(config());
+  for (auto& [peer, m] : members_) m.configChanged(config());
 }
 
 void Network::receiveControllerError(int64_t now, Address sender, wire::ErrorCode code) {

@@ -598,6 +598,20 @@ TEST_F(NetworkLab, SavedConfigIsLoadedAtStartUp) {
   EXPECT_FALSE(m1->store.count({StateObject::NetworkConfig, {kNetworkId, 0}}));
 }
 
+// The controller node joining its own network asks its NetworkController directly (no packet)
+// and then carries frames like any member.
+TEST_F(NetworkLab, ControllerJoiningItsOwnNetworkConfiguresItselfDirectly) {
+  store.saveMember({{"nwid", "315595f4f8c0ffee"}, {"id", ctl->identity.address().toString()},
+                    {"address", ctl->identity.address().toString()}, {"authorized", true}, {"tags", {{100, 2}}}});
+  joinAll({m2, ctl});
+  const VirtualNetworkConfig mine = configOf(*ctl);
+  ASSERT_EQ(mine.status, VirtualNetworkStatus::Ok) << virtualNetworkStatusName(mine.status);
+  EXPECT_EQ(mine.mac, macOf(*ctl));
+  EXPECT_EQ(mine.assignedAddresses.size(), 4u);
+  sendFrame(*ctl, macOf(*m2), kIpv4, ipv4Packet(ipv4Of(mine), ipv4Of(configOf(*m2)), 1, icmpEcho(8)));
+  EXPECT_EQ(m2->framesFrom(macOf(*ctl), kIpv4), 1u);
+}
+
 TEST_F(NetworkLab, NodeWithoutControllerAnswersUnsupportedOperation) {
   net.run(2000);
   const uint64_t orphan = (m2->identity.address().value << 24) | 0x000001;  // m2 runs no controller

@@ -9,17 +9,21 @@ usage: scripts/fuzz.sh            each target -runs=20000 (a short CI run)
        scripts/fuzz.sh SECONDS    each target for SECONDS seconds
        scripts/fuzz.sh -runs=N    each target for N executions
        scripts/fuzz.sh --record N each target for N executions, for bench/README.md
+Runs are also capped at ZT_FUZZ_MAX_SECONDS per target (default 60, with --record 600): slow
+targets report the executions they reached.
 USAGE
   exit 2
 }
 
-budget=(-runs=20000)
+runs=20000
+maxSeconds="${ZT_FUZZ_MAX_SECONDS:-60}"
 case "${1:-}" in
   "") ;;
-  --record) [[ "${2:-}" =~ ^[0-9]+$ ]] || usage; budget=(-runs="$2") ;;
-  -runs=*) [[ "${1#-runs=}" =~ ^[0-9]+$ ]] || usage; budget=("$1") ;;
-  *) [[ "$1" =~ ^[0-9]+$ ]] || usage; budget=(-max_total_time="$1") ;;
+  --record) [[ "${2:-}" =~ ^[0-9]+$ ]] || usage; runs="$2"; maxSeconds="${ZT_FUZZ_MAX_SECONDS:-600}" ;;
+  -runs=*) runs="${1#-runs=}"; [[ "$runs" =~ ^[0-9]+$ ]] || usage ;;
+  *) [[ "$1" =~ ^[0-9]+$ ]] || usage; runs=-1; maxSeconds="$1" ;;  # -runs=-1: unlimited
 esac
+budget=(-runs="$runs" -max_total_time="$maxSeconds")
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build-fuzz"
@@ -40,7 +44,9 @@ seeds="$work/seeds"
 mkdir -p "$seeds"/{worlds,packets,dicts,identities}
 cp "$vectors"/world/*.bin "$seeds/worlds/"
 cp "$vectors"/session/*.dict "$vectors"/rich/*.dict "$seeds/dicts/"
-cat "$vectors"/{session,rich}/*.identity.{public,secret} | split -l 1 - "$seeds/identities/id-"
+for identity in "$vectors"/{session,rich}/*.identity.{public,secret}; do
+  cp "$identity" "$seeds/identities/$(basename "$(dirname "$identity")")-$(basename "$identity")"
+done
 python3 - "$seeds/packets" "$vectors"/{session,rich}/session.jsonl <<'PY'
 import json, sys
 out, sources = sys.argv[1], sys.argv[2:]

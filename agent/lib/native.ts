@@ -51,20 +51,39 @@ export interface WorldSigningKey {
   privateKeyHex: string;
 }
 
+export interface ManagedRoute {
+  target: string;
+  via: string | null;
+  flags: number;
+  metric: number;
+}
+
+/** A rule in the JSON form 1.14's controller records: type, not, or, and per-type fields. */
+export interface Rule {
+  type: string;
+  not: boolean;
+  or: boolean;
+  [field: string]: unknown;
+}
+
 export interface NetworkConfigDescription {
   networkId: string;
+  controller: string;
+  issuedTo: string;
   name: string;
-  type: string;
+  type: 'PRIVATE' | 'PUBLIC';
+  revision: number;
+  timestamp: number;
   mtu: number;
   multicastLimit: number;
   flags: number;
-  revision: number;
-  issuedTo: string;
+  broadcastEnabled: boolean;
+  /** "ip/bits" */
   assignedAddresses: string[];
-  routes: Array<{ target: string; via?: string | null; [key: string]: unknown }>;
-  dns: unknown;
+  routes: ManagedRoute[];
+  dns: { domain: string; servers: string[] };
+  rules: Rule[];
   credentials: Record<string, unknown>;
-  rules: Array<{ type: string; not?: boolean; or?: boolean; [key: string]: unknown }>;
   [key: string]: unknown;
 }
 

@@ -849,7 +849,8 @@ void Node::Impl::rendezvous(int64_t now, Peer& a, Peer& b) {
   Path* pa = a.bestPath(now);
   Path* pb = b.bestPath(now);
   if (!pa || !pb) return;
-  auto key = std::minmax(a.address().value, b.address().value);
+  const uint64_t x = a.address().value, y = b.address().value;
+  const std::pair<uint64_t, uint64_t> key{std::min(x, y), std::max(x, y)};
   int64_t& last = rendezvousSent[key];
   if (last != 0 && now - last < kRendezvousInterval) return;
   last = now;

@@ -15,6 +15,7 @@
 #include "vl1/world.hpp"
 #include "wire/compress.hpp"
 #include "wire/packet.hpp"
+#include "wire/verbs_vl1.hpp"
 
 namespace zt {
 namespace {
@@ -459,9 +460,10 @@ TEST_F(NodeLab, GoesOfflineWhenRootsFallSilentAndOnlineAgain) {
 class NodeDrops : public NodeLab {
  protected:
   // A packet from the root to leaf A armored with their real key.
-  Bytes craft(uint8_t verb, ByteView payload, Cipher suite = Cipher::AesGmacSiv) {
+  // sender: index of the sending node's vector identity (0 the root, 2 leaf B).
+  Bytes craft(uint8_t verb, ByteView payload, Cipher suite = Cipher::AesGmacSiv, size_t sender = 0) {
     Identity a = identityOf(vectorIdentity(1));
-    Identity r = identityOf(vectorIdentity(0));
+    Identity r = identityOf(vectorIdentity(sender));
     PeerCipher cipher(*r.agree(a));
     Writer w;
     w.u64(randomU64()).u40(a.address().value).u40(r.address().value).u8(0).u64(0).u8(verb).bytes(payload);
@@ -578,6 +580,45 @@ TEST_F(NodeDrops, CompressedPayloadsAreDecompressedAndCorruptOnesDropped) {
   EXPECT_TRUE(answered);
   net.inject(*leafA, labAddress(1), compressedEcho(big, true));
   EXPECT_EQ(dropped(*leafA, DropReason::BadCompression), 1u);
+}
+
+TEST_F(NodeDrops, DirectPathHintsAreHelloedRendezvousOnlyFromRoots) {
+  net.run(1000);
+  // PUSH_DIRECT_PATHS from the root: A HELLOs the root at each hinted endpoint, once (rate
+  // limit), and skips forget entries and its own interface addresses.
+  wire::PushDirectPaths push;
+  push.paths.push_back({0, {}, labAddress(50)});
+  push.paths.push_back({wire::DirectPath::kForget, {}, labAddress(51)});
+  push.paths.push_back({0, {}, labAddress(52)});
+  leafA->node->addLocalInterfaceAddress(labAddress(52));
+  Writer w;
+  push.write(w);
+  auto hellosTo = [&](const InetAddress& to) {
+    size_t n = 0;
+    for (const Datagram& d : net.log)
+      n += d.from == leafA->addr() && d.to == to && wire::cipher(d.data) == Cipher::Poly1305;
+    return n;
+  };
+  net.inject(*leafA, labAddress(1), craft(uint8_t(wire::Verb::PushDirectPaths), w.data()));
+  net.inject(*leafA, labAddress(1), craft(uint8_t(wire::Verb::PushDirectPaths), w.data()));
+  EXPECT_EQ(hellosTo(labAddress(50)), 1u);
+  EXPECT_EQ(hellosTo(labAddress(51)), 0u);
+  EXPECT_EQ(hellosTo(labAddress(52)), 0u);
+  // The hint is not a path until something authenticated arrives on it.
+  for (const PathInfo& p : peerOf(*leafA, rootIdentity.address())->paths) EXPECT_NE(p.remote, labAddress(50));
+
+  // RENDEZVOUS from a leaf is refused; from the root it makes A HELLO the named peer.
+  net.run(1000);
+  echo(*leafA, leafB->node->address());  // A learns B (relayed through the root)
+  net.run(500);
+  wire::Rendezvous rv{0, leafB->node->address(), labAddress(60)};
+  Writer rw;
+  rv.write(rw);
+  net.inject(*leafA, leafB->addr(), craft(uint8_t(wire::Verb::Rendezvous), rw.data(), Cipher::AesGmacSiv, 2));
+  EXPECT_EQ(dropped(*leafA, DropReason::NotFromRoot), 1u);
+  EXPECT_EQ(hellosTo(labAddress(60)), 0u);
+  net.inject(*leafA, labAddress(1), craft(uint8_t(wire::Verb::Rendezvous), rw.data()));
+  EXPECT_EQ(hellosTo(labAddress(60)), 1u);
 }
 
 TEST_F(NodeDrops, UnknownSendersAreHeldBoundedAndThenDropped) {

@@ -14,6 +14,11 @@ const signatures = readVectorJson<SignatureVector[]>('signatures.json');
 const agreements = readVectorJson<AgreementVector[]>('agreements.json');
 const scratch = mkdtempSync(join(tmpdir(), 'ztkube-idtool-'));
 
+// Vectors with their position, for file names and test titles.
+function numbered<T>(items: T[], what: string): Array<T & { i: number; label: string }> {
+  return items.map((item, i) => ({ ...item, i, label: `${what} ${i}` }));
+}
+
 function messageFile(index: number, hex: string): string {
   const path = join(scratch, `message-${index}`);
   writeFileSync(path, Buffer.from(hex, 'hex'));
@@ -41,12 +46,12 @@ describe('idtool getpublic', () => {
 });
 
 describe('idtool sign and verify', () => {
-  it.each(signatures.map((s, i) => ({ ...s, i })))('signature $i (tamper: $tamper) verifies as $valid', (s) => {
+  it.each(numbered(signatures, 'signature'))('$label (tamper: $tamper) verifies as $valid', (s) => {
     const r = cli('idtool', 'verify', s.public, messageFile(s.i, s.messageHex), s.signature);
     expect(r.status).toBe(s.valid ? 0 : 1);
   });
 
-  it.each(signatures.map((s, i) => ({ ...s, i })).filter((s) => s.secret))('signature $i is reproduced by sign', (s) => {
+  it.each(numbered(signatures, 'signature').filter((s) => s.secret))('$label is reproduced by sign', (s) => {
     const r = cli('idtool', 'sign', s.secret!, messageFile(s.i, s.messageHex));
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe(s.signature.toLowerCase());
@@ -54,7 +59,7 @@ describe('idtool sign and verify', () => {
 });
 
 describe('idtool agree', () => {
-  it.each(agreements.map((g, i) => ({ ...g, i })))('agreement $i gives the same key both ways', (g) => {
+  it.each(numbered(agreements, 'agreement'))('$label gives the same key both ways', (g) => {
     const ab = cli('idtool', 'agree', g.secretA, g.publicB);
     const ba = cli('idtool', 'agree', g.secretB, g.publicA);
     expect(ab.stdout.trim()).toBe(g.key.toLowerCase());

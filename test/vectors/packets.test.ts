@@ -15,6 +15,7 @@ interface CaptureRecord {
   authenticated?: boolean;
   verb?: number;
   plaintextHex?: string;
+  reassembledHex?: string;
 }
 
 interface Capture {
@@ -69,6 +70,17 @@ describe.each(captures)('$name capture', (capture) => {
         wrong.push(`${p.packetId} verb ${p.verb}: authenticated=${got.authenticated} verb=${got.verb}`);
     }
     expect(wrong).toEqual([]);
+  });
+
+  it('decodes every fragmented packet also from its reassembled form, one datagram', () => {
+    const fragmented = capture.packets.filter((p) => p.fragmented);
+    expect(fragmented.length).toBeGreaterThan(0);
+    for (const p of fragmented) {
+      const got = decodePacket(capture.secret.get(p.destination!)!, capture.public.get(p.source!)!,
+        [Buffer.from(p.reassembledHex!, 'hex')]);
+      expect(got.authenticated).toBe(true);
+      expect(got.plaintextHex.toLowerCase()).toBe(p.plaintextHex!.toLowerCase());
+    }
   });
 
   it('decodes a fragmented and an unfragmented packet through the CLI', () => {

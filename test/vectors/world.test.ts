@@ -18,7 +18,7 @@ const labPlanetBin = readFileSync(vectorPath('world', 'lab-planet.bin'));
 const signingKey = vectorPath('world', 'lab-planet-signing-key.json');
 
 describe('world show', () => {
-  it.each(['lab-planet', 'public-planet'])('prints %s.bin as %s.json', (name) => {
+  it.each(['lab-planet', 'public-planet'])('prints the %s binary as its JSON', (name) => {
     const r = cli('world', 'show', vectorPath('world', `${name}.bin`));
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual(readVectorJson('world', `${name}.json`));

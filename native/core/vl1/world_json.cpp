@@ -1,5 +1,6 @@
 #include "vl1/world_json.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "vl1/world.hpp"

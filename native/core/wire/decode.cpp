@@ -11,13 +11,16 @@ using nlohmann::json;
 
 namespace {
 
-// The one packet the datagrams carry: a whole packet, or a head and its fragments reassembled.
+// The one packet the datagrams carry: a whole packet, or a head and its fragments reassembled. A
+// lone head with the fragmented flag is taken as already reassembled (head followed by the
+// fragments' payloads, as captures record it): the flag stays set after reassembly.
 Result<Bytes> collectPacket(std::span<const ByteView> datagrams) {
+  bool alone = datagrams.size() == 1;
   std::optional<Reassembler> reassembler;  // its buffers only when there are pieces to join
   std::optional<Bytes> packet;
   for (ByteView d : datagrams) {
     std::optional<ByteView> whole;
-    if (classify(d) == DatagramKind::Packet && !fragmented(d)) {
+    if (classify(d) == DatagramKind::Packet && (alone || !fragmented(d))) {
       whole = d;
     } else {
       if (!reassembler) reassembler.emplace();

@@ -115,6 +115,7 @@ std::vector<ControllerMessage> NetworkController::handleRequest(uint64_t now, co
                                                                 uint64_t requestPacketId, const InetAddress& physical) {
   if (controllerOf(networkId) != identity_.address()) return {};
   if (requestPacketId != 0) {
+    if (sessions_.size() >= pruneAt_) pruneSessions(now);
     Session& s = sessions_[{networkId, requester.address()}];
     if (s.lastRequest && now >= *s.lastRequest && now - *s.lastRequest <= kDuplicateWindow) return {};
     s.lastRequest = now;
@@ -123,6 +124,11 @@ std::vector<ControllerMessage> NetworkController::handleRequest(uint64_t now, co
   Outbox out;
   serve(now, requester, networkId, metadataDictionary, requestPacketId, out);
   return std::move(out.messages);
+}
+
+void NetworkController::pruneSessions(uint64_t now) {
+  std::erase_if(sessions_, [&](const auto& entry) { return !online(now, entry.second); });
+  pruneAt_ = std::max<size_t>(1024, 2 * sessions_.size());
 }
 
 void NetworkController::rerun(uint64_t now, uint64_t networkId, Address member, Outbox& out) {
@@ -348,7 +354,7 @@ Result<std::vector<ControllerMessage>> NetworkController::setNetwork(uint64_t no
   auto networkId = networkIdOf(fields, true);
   if (!networkId) return fail(networkId.error());
   if (controllerOf(*networkId) != identity_.address())
-    return fail("network " + networkIdToString(*networkId) + " does not belong to controller " +
+    return fail("network " + hex64(*networkId) + " does not belong to controller " +
                 identity_.address().toString());
   std::optional<json> storedRaw = store_.network(*networkId);
   json merged = storedRaw && storedRaw->is_object() ? *storedRaw : json::object();
@@ -372,7 +378,7 @@ Result<std::vector<ControllerMessage>> NetworkController::setMember(uint64_t now
   if (!networkId) return fail(networkId.error());
   auto address = memberAddressOf(fields);
   if (!address) return fail(address.error());
-  if (!storedNetwork(*networkId, now)) return fail("member record: network " + networkIdToString(*networkId) + " does not exist");
+  if (!storedNetwork(*networkId, now)) return fail("member record: network " + hex64(*networkId) + " does not exist");
 
   std::optional<json> storedRaw = store_.member(*networkId, *address);
   std::optional<json> before;

@@ -103,12 +103,15 @@ class NetworkController {
   bool commitMember(const std::optional<nlohmann::json>& stored, nlohmann::json& record);
   void revoke(uint64_t now, uint64_t networkId, const std::vector<Address>& targets, Outbox& out);
   bool online(uint64_t now, const Session& s) const;
+  // Forgets offline members once the table has doubled since the last sweep (bounded memory).
+  void pruneSessions(uint64_t now);
   std::optional<nlohmann::json> storedNetwork(uint64_t networkId, uint64_t now);
 
   Identity identity_;
   ControllerStore& store_;
   std::function<uint64_t()> random_;
   std::map<SessionKey, Session> sessions_;
+  size_t pruneAt_ = 1024;
 };
 
 }  // namespace zt

@@ -1,7 +1,6 @@
 #include "controller/records.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <limits>
 
 namespace zt {
@@ -329,11 +328,6 @@ std::optional<uint64_t> parseNetworkId(std::string_view text) {
   return loadU64(raw->data());
 }
 
-std::string networkIdToString(uint64_t networkId) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(networkId));
-  return buf;
-}
 
 Result<NetworkRecord> NetworkRecord::parse(const json& r) {
   if (!r.is_object()) return fail("network record: expected a JSON object");
@@ -341,7 +335,7 @@ Result<NetworkRecord> NetworkRecord::parse(const json& r) {
   if (!id) return fail(id.error());
   NetworkRecord n;
   n.id = *id;
-  Where w{"network " + networkIdToString(n.id)};
+  Where w{"network " + hex64(n.id)};
   bool sso = false;
   uint64_t window = 0;
   for (Check c : {readString(w, r, "name", n.name), readBool(w, r, "private", n.isPrivate, true),
@@ -373,7 +367,7 @@ Result<MemberRecord> MemberRecord::parse(const json& r) {
   MemberRecord m;
   m.networkId = *nwid;
   m.address = *address;
-  Where w{"member " + networkIdToString(m.networkId) + "/" + m.address.toString()};
+  Where w{"member " + hex64(m.networkId) + "/" + m.address.toString()};
   for (Check c : {readBool(w, r, "authorized", m.authorized, false), readBool(w, r, "activeBridge", m.activeBridge, false),
                   readBool(w, r, "noAutoAssignIps", m.noAutoAssignIps, false),
                   readUnsignedField(w, r, "revision", m.revision, uint64_t(0)),
@@ -421,7 +415,7 @@ Result<json> normalizeNetwork(json r, uint64_t now) {
   if (!r.is_object()) return fail("network record: expected a JSON object");
   auto id = networkIdOf(r, true);
   if (!id) return fail(id.error());
-  r["id"] = r["nwid"] = networkIdToString(*id);
+  r["id"] = r["nwid"] = hex64(*id);
   for (auto& [key, value] : std::initializer_list<std::pair<const char*, json>>{
            {"objtype", "network"}, {"name", ""}, {"private", true}, {"enableBroadcast", true},
            {"multicastLimit", 32}, {"mtu", NetworkConfig::kDefaultMtu}, {"v4AssignMode", json::object()},
@@ -451,7 +445,7 @@ Result<json> normalizeMember(json r, uint64_t now) {
   if (!nwid) return fail(nwid.error());
   auto address = memberAddressOf(r);
   if (!address) return fail(address.error());
-  r["nwid"] = networkIdToString(*nwid);
+  r["nwid"] = hex64(*nwid);
   r["id"] = r["address"] = address->toString();
   for (auto& [key, value] : std::initializer_list<std::pair<const char*, json>>{
            {"objtype", "member"}, {"authorized", false}, {"activeBridge", false}, {"noAutoAssignIps", false},
@@ -469,7 +463,7 @@ Result<json> normalizeMember(json r, uint64_t now) {
 }
 
 json newMemberRecord(uint64_t networkId, Address address, uint64_t now) {
-  return *normalizeMember({{"nwid", networkIdToString(networkId)}, {"id", address.toString()}}, now);
+  return *normalizeMember({{"nwid", hex64(networkId)}, {"id", address.toString()}}, now);
 }
 
 bool sameRecord(const json& a, const json& b) {

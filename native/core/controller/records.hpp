@@ -17,6 +17,7 @@
 #include "inet_address.hpp"
 #include "util/result.hpp"
 #include "vl2/netconf.hpp"
+#include "vl2/text_forms.hpp"
 #include "vl2/rules.hpp"
 
 namespace zt {
@@ -54,7 +55,6 @@ class MemoryControllerStore : public ControllerStore {
 
 // 16 hex digits exactly (either case).
 std::optional<uint64_t> parseNetworkId(std::string_view text);
-std::string networkIdToString(uint64_t networkId);
 
 struct IpPool {
   InetAddress start, end;  // same family, port 0

@@ -53,11 +53,12 @@ export interface ZeroTierNodeCallbacks {
   event(event: NodeEventName, detail: string): void;
   /** remote is "ip/port"; localSocket -1 means any; ttl 0 the default. false: not sent. */
   wirePacketSend(localSocket: number, remote: string, data: Buffer, ttl: number): boolean | void;
-  /** VL2 (not emitted yet): a frame for the TAP of network networkId (MACs as hex). */
+  /** VL2: a frame for the TAP of network networkId (MACs as hex). */
   virtualNetworkFrame?(networkId: string, srcMac: string, dstMac: string, etherType: number, vlanId: number,
     payload: Buffer): void;
-  /** VL2 (not emitted yet): a network came up, changed, went down or was destroyed. */
-  virtualNetworkConfig?(networkId: string, operation: VirtualNetworkConfigOperation, config: Buffer): void;
+  /** VL2: a network came up, changed, went down or was destroyed. config is JSON text in the shape
+   * of 1.14's `listnetworks -j` entries; a non-zero number returned is the port error. */
+  virtualNetworkConfig?(networkId: string, operation: VirtualNetworkConfigOperation, config: string): number | void;
   /** May veto a physical path for a peer (default: allowed). */
   pathCheck?(address: string, localSocket: number, remote: string): boolean;
   /** May suggest "ip/port" for a peer we have no path to; family 0 any, 4 or 6. */

@@ -101,10 +101,13 @@ class JsHost final : public NodeHost {
                                 Napi::Buffer<uint8_t>::Copy(env_, payload.data(), payload.size())});
   }
 
-  void virtualNetworkConfig(uint64_t networkId, VirtualNetworkConfigOperation op, ByteView config) override {
-    if (virtualNetworkConfig_.IsEmpty()) return;
-    call(virtualNetworkConfig_, {Napi::String::New(env_, hex16(networkId)), num(double(op)),
-                                 Napi::Buffer<uint8_t>::Copy(env_, config.data(), config.size())});
+  // The config crosses as JSON text (virtualNetworkConfigToJson); a number returned is the port error.
+  int virtualNetworkConfig(uint64_t networkId, VirtualNetworkConfigOperation op,
+                           const VirtualNetworkConfig& config) override {
+    if (virtualNetworkConfig_.IsEmpty()) return 0;
+    Napi::Value r = call(virtualNetworkConfig_, {Napi::String::New(env_, hex16(networkId)), num(double(op)),
+                                                 Napi::String::New(env_, virtualNetworkConfigToJson(config).dump())});
+    return r.IsNumber() ? r.As<Napi::Number>().Int32Value() : 0;
   }
 
   bool pathCheck(Address peer, int64_t localSocket, const InetAddress& remote) override {

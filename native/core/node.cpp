@@ -4,14 +4,17 @@
 #include <limits>
 #include <unordered_map>
 
+#include "controller/controller.hpp"
 #include "crypto/armor.hpp"
 #include "vl1/expected_replies.hpp"
 #include "vl1/topology.hpp"
 #include "vl1/whois_queue.hpp"
 #include "vl1/world.hpp"
+#include "vl2/network.hpp"
 #include "wire/compress.hpp"
 #include "wire/fragment.hpp"
 #include "wire/verbs_vl1.hpp"
+#include "wire/verbs_vl2.hpp"
 
 namespace zt {
 
@@ -89,6 +92,13 @@ struct Node::Impl {
   std::unordered_map<InetAddress, int64_t, InetAddressHash> hintHellos;  // endpoint → last HELLO
   std::vector<HeldPacket> released;  // held packets whose identity arrived, run after the current one
 
+  // ---- VL2
+  std::map<uint64_t, std::unique_ptr<Network>> networks;
+  // LIKEs recorded for networks we have not joined, as a root or as their controller.
+  std::map<uint64_t, MulticastState> upstreamMulticast;
+  NetworkController* master = nullptr;
+  std::unordered_map<Address, int64_t> lastCredentials;  // per sender: 1 NETWORK_CREDENTIALS/s
+
   std::array<uint8_t, wire::kMaxPacketLength> rx{};     // dearmoring in place
   std::array<uint8_t, wire::kMaxPacketLength> plain{};  // decompressed packet
   Bytes tx;                                             // packet being built
@@ -149,7 +159,7 @@ struct Node::Impl {
   // Compresses (not HELLO), flags for fragmentation, encrypts the HELLO moon list (HELLO),
   // armors, sends; returns the packet id as on the wire.
   uint64_t sealAndTransmit(int64_t now, Writer&& w, PeerCipher& cipher, Cipher suite, int64_t sock,
-                           const InetAddress& to);
+                           const InetAddress& to, bool compress = true);
   void transmit(int64_t now, int64_t sock, const InetAddress& to, ByteView pkt);
   std::optional<Route> route(int64_t now, Peer& peer);
   template <class Body>
@@ -170,6 +180,45 @@ struct Node::Impl {
   void housekeeping(int64_t now);
   void updateOnline(int64_t now);
   int64_t nextDeadline() const;
+
+  // ---- VL2 (vl2/network.hpp does the work; this routes verbs to it)
+  Network* network(uint64_t id) {
+    auto it = networks.find(id);
+    return it == networks.end() ? nullptr : it->second.get();
+  }
+  bool servesMulticast(uint64_t networkId) const {
+    return rootMode || (master && controllerOf(networkId) == self.address());
+  }
+  void dispatchVl2(int64_t now, const Reply& reply, Peer& peer, Verb verb, ByteView payload);
+  void handleCredentials(int64_t now, Address sender, ByteView payload);
+  void handleConfigRequest(int64_t now, const Reply& reply, Peer& peer, ByteView payload);
+  void handleUpstreamGather(int64_t now, Peer& peer, const wire::MulticastGather& gather, uint64_t wireId);
+  bool handleVl2Ok(int64_t now, Peer& peer, const wire::OkHeader& ok);
+  bool handleVl2Error(int64_t now, Peer& peer, const wire::ErrorReply& error);
+  void sendNetconf(int64_t now, const std::vector<ControllerMessage>& messages);
+  void deliverNetconfToSelf(int64_t now, ControllerMessage::Kind kind, ByteView payload);
+
+  uint64_t sendVl2(int64_t now, Address to, Verb verb, FunctionRef<void(Writer&)> body, SendOptions options);
+  void requestOwnConfig(int64_t now, uint64_t networkId, ByteView metadata);
+
+  // What the networks see of this node.
+  struct Environment final : NetworkEnvironment {
+    explicit Environment(Impl& n) : node(n) {}
+    Impl& node;
+    const Identity& selfIdentity() const override { return node.self; }
+    std::optional<Identity> peerIdentity(int64_t now, Address a) override;
+    bool rootMode() const override { return node.rootMode; }
+    std::vector<Address> rootAddresses() const override;
+    Address bestRoot(int64_t now) override;
+    uint64_t send(int64_t now, Address to, Verb verb, FunctionRef<void(Writer&)> body, SendOptions options) override {
+      return node.sendVl2(now, to, verb, body, options);
+    }
+    void requestOwnConfig(int64_t now, uint64_t networkId, ByteView metadata) override {
+      node.requestOwnConfig(now, networkId, metadata);
+    }
+    NodeHost& host() override { return node.host; }
+  };
+  Environment environment{*this};
 
   void drop(DropReason r) { ++counters.dropped[size_t(r)]; }
   void fire(Event e, std::string_view detail = {}) { host.onEvent(e, detail); }
@@ -265,6 +314,11 @@ Result<std::unique_ptr<Node>> Node::create(NodeHost& host, int64_t now, NodeOpti
   auto impl = std::make_unique<Impl>(host, options, std::move(*id));
   if (Result<bool> worlds = impl->loadWorlds(); !worlds) return fail(worlds.error());
   if (options.loadPeerCache) impl->loadPeerCache();
+  for (const NodeHost::StateId& id : host.stateList(StateObject::NetworkConfig)) {
+    auto network = std::make_unique<Network>(impl->environment, id[0]);
+    Network& joined = *impl->networks.emplace(id[0], std::move(network)).first->second;
+    joined.start(now);
+  }
   impl->lastNow = now;
   impl->nextPingCheck = now;
   impl->nextHousekeeping = now + kHousekeepingInterval;
@@ -406,8 +460,17 @@ void Node::Impl::dispatch(int64_t now, int64_t sock, const InetAddress& from, Pe
     }
     case Verb::RemoteTrace:
       return;  // diagnostic only
+    case Verb::Frame:
+    case Verb::ExtFrame:
+    case Verb::MulticastLike:
+    case Verb::NetworkCredentials:
+    case Verb::NetworkConfigRequest:
+    case Verb::NetworkConfig:
+    case Verb::MulticastGather:
+    case Verb::MulticastFrame:
+      return dispatchVl2(now, reply, peer, Verb(wire::verb(pkt)), payload);
     default:
-      return drop(DropReason::Unsupported);  // HELLO not in suite 0, VL2 (not yet), multipath, unknown
+      return drop(DropReason::Unsupported);  // HELLO not in suite 0, multipath, unknown
   }
 }
 
@@ -502,6 +565,7 @@ Bytes Node::Impl::worldUpdatesFor(const wire::Hello& hello) {
 void Node::Impl::handleOk(int64_t now, const Reply& reply, Peer& peer, ByteView payload) {
   Result<wire::OkHeader> ok = wire::OkHeader::parse(payload);
   if (!ok) return drop(DropReason::Malformed);
+  if (handleVl2Ok(now, peer, *ok)) return;
   if (!expected.take(ok->inRePacketId, ok->inReVerb, now)) return drop(DropReason::UnexpectedOk);
   switch (Verb(ok->inReVerb)) {
     case Verb::Hello: {
@@ -579,6 +643,7 @@ void Node::Impl::handleOkWhois(ByteView body) {
 void Node::Impl::handleError(int64_t now, Peer& peer, ByteView payload) {
   Result<wire::ErrorReply> error = wire::ErrorReply::parse(payload);
   if (!error) return drop(DropReason::Malformed);
+  if (handleVl2Error(now, peer, *error)) return;
   if (!expected.take(error->inRePacketId, error->inReVerb, now)) return drop(DropReason::UnexpectedOk);
   if (error->code == wire::ErrorCode::IdentityCollision && error->inReVerb == uint8_t(Verb::Hello) &&
       topology.isRoot(peer.address())) {
@@ -669,10 +734,10 @@ Writer Node::Impl::startPacket(Address destination, Verb verb) {
 }
 
 uint64_t Node::Impl::sealAndTransmit(int64_t now, Writer&& w, PeerCipher& cipher, Cipher suite, int64_t sock,
-                                     const InetAddress& to) {
+                                     const InetAddress& to, bool compress) {
   tx = w.take();
   size_t length = tx.size();
-  if (suite != Cipher::Poly1305) length = wire::compressPacket(tx);
+  if (suite != Cipher::Poly1305 && compress) length = wire::compressPacket(tx);
   MutableByteView pkt(tx.data(), length);
   if (length > options.physicalMtu) pkt[wire::kFlagsOffset] |= wire::kFlagFragmented;
   if (suite == Cipher::Poly1305) wire::cryptHelloMoons(pkt, cipher.key());
@@ -730,7 +795,8 @@ void Node::Impl::sendReply(int64_t now, const Reply& reply, Peer& peer, Verb ver
 }
 
 void Node::Impl::sendRaw(int64_t now, Peer& peer, Verb verb, ByteView payload) {
-  const bool expectReply = verb == Verb::Echo || verb == Verb::Whois;
+  const bool expectReply = verb == Verb::Echo || verb == Verb::Whois || verb == Verb::NetworkConfigRequest ||
+                           verb == Verb::MulticastGather;
   send(now, peer, verb, wire::Opaque{payload}, expectReply);
 }
 
@@ -878,6 +944,8 @@ ProcessResult Node::processBackgroundTasks(int64_t now) {
   if (now >= n.nextPingCheck) {
     n.nextPingCheck = now + kPingCheckInterval;
     n.pingCheck(now);
+    for (auto& [id, network] : n.networks) network->tick(now);
+    for (auto& [id, state] : n.upstreamMulticast) state.expire(now);
   }
   n.askWhois(now);
   if (now >= n.nextHousekeeping) {
@@ -974,8 +1042,329 @@ void Node::shutdown(int64_t now) {
   if (n.down) return;
   n.lastNow = now;
   n.persistPeers();
+  for (auto& [id, network] : n.networks) network->stop(false);
   n.down = true;
   n.fire(Event::Down);
+}
+
+// ================================================================================================
+// VL2: verbs to the networks, the controller seam, the public calls
+// ================================================================================================
+
+std::optional<Identity> Node::Impl::Environment::peerIdentity(int64_t now, Address a) {
+  if (a == node.self.address()) return node.selfPublic;
+  if (Peer* p = node.topology.find(a)) return p->identity();
+  node.whois.ask(now, a);
+  return std::nullopt;
+}
+
+std::vector<Address> Node::Impl::Environment::rootAddresses() const {
+  std::vector<Address> out;
+  for (const RootEntry& r : node.topology.roots()) out.push_back(r.identity.address());
+  return out;
+}
+
+Address Node::Impl::Environment::bestRoot(int64_t now) {
+  Peer* root = node.topology.bestRoot(now);
+  return root ? root->address() : Address{};
+}
+
+// Builds the packet in the node's packet buffer (no allocation when the peer is known).
+uint64_t Node::Impl::sendVl2(int64_t now, Address to, Verb verb, FunctionRef<void(Writer&)> body, SendOptions options) {
+  Peer* peer = topology.find(to);
+  if (!peer) {
+    Writer held;
+    held.u8(uint8_t(verb));
+    body(held);
+    if (whois.hold(now, {to, true, held.take(), -1, {}})) askWhois(now);
+    return 0;
+  }
+  std::optional<Route> r = route(now, *peer);
+  if (!r) return 0;
+  Writer w = startPacket(to, verb);
+  body(w);
+  const uint64_t id = sealAndTransmit(now, std::move(w), peer->cipher(), peer->sendCipher(), r->sock, r->to,
+                                      options.compress);
+  if (options.expectReply) expected.expect(id, uint8_t(verb), now);
+  if (r->path) r->path->lastSend = now;
+  return id;
+}
+
+void Node::Impl::dispatchVl2(int64_t now, const Reply& reply, Peer& peer, Verb verb, ByteView payload) {
+  const Identity& sender = peer.identity();
+  const uint64_t wireId = reply.wireId;
+  switch (verb) {
+    case Verb::Frame: {
+      Result<wire::Frame> f = wire::Frame::parse(payload);
+      if (!f) return drop(DropReason::Malformed);
+      if (Network* net = network(f->networkId)) net->receiveFrame(now, sender, wireId, *f);
+      return;
+    }
+    case Verb::ExtFrame: {
+      Result<wire::ExtFrame> f = wire::ExtFrame::parse(payload);
+      if (!f) return drop(DropReason::Malformed);
+      if (Network* net = network(f->networkId)) net->receiveExtFrame(now, sender, wireId, *f);
+      return;
+    }
+    case Verb::MulticastFrame: {
+      Result<wire::MulticastFrame> f = wire::MulticastFrame::parse(payload);
+      if (!f) return drop(DropReason::Malformed);
+      if (Network* net = network(f->networkId)) net->receiveMulticastFrame(now, sender, wireId, *f);
+      return;
+    }
+    case Verb::MulticastLike: {
+      Result<wire::MulticastLike> like = wire::MulticastLike::parse(payload);
+      if (!like) return drop(DropReason::Malformed);
+      for (const wire::MulticastSubscription& sub : like->subscriptions) {
+        if (Network* net = network(sub.networkId)) net->receiveLike(now, sender, sub.group);
+        else if (servesMulticast(sub.networkId)) upstreamMulticast[sub.networkId].learn(now, sub.group, peer.address());
+      }
+      return;
+    }
+    case Verb::MulticastGather: {
+      Result<wire::MulticastGather> gather = wire::MulticastGather::parse(payload);
+      if (!gather) return drop(DropReason::Malformed);
+      if (Network* net = network(gather->networkId)) net->receiveGather(now, sender, wireId, *gather);
+      else if (servesMulticast(gather->networkId)) handleUpstreamGather(now, peer, *gather, wireId);
+      return;
+    }
+    case Verb::NetworkCredentials:
+      return handleCredentials(now, peer.address(), payload);
+    case Verb::NetworkConfigRequest:
+      return handleConfigRequest(now, reply, peer, payload);
+    case Verb::NetworkConfig: {
+      Result<wire::NetworkConfigChunk> chunk = wire::NetworkConfigChunk::parse(payload);
+      if (!chunk) return drop(DropReason::Malformed);
+      if (Network* net = network(chunk->networkId)) net->receiveConfigChunk(now, peer.address(), wireId, *chunk, true);
+      return;
+    }
+    default:
+      return drop(DropReason::Unsupported);
+  }
+}
+
+void Node::Impl::handleUpstreamGather(int64_t now, Peer& peer, const wire::MulticastGather& gather, uint64_t wireId) {
+  if (gather.gatherLimit == 0) return;
+  const wire::GatherResults results = gatherResults(upstreamMulticast[gather.networkId], gather.group, peer.address(),
+                                                    gather.gatherLimit, self.address(), false);
+  if (results.addresses.empty()) return;
+  sendVl2(now, peer.address(), Verb::Ok, [&](Writer& w) {
+    w.u8(uint8_t(Verb::MulticastGather)).u64(wireId);
+    wire::OkMulticastGather{gather.networkId, gather.group, results}.write(w);
+  }, {.compress = true});
+}
+
+// NETWORK_CREDENTIALS (vl2-config-controller.md 7.6): each credential goes to its own network.
+void Node::Impl::handleCredentials(int64_t now, Address sender, ByteView payload) {
+  int64_t& last = lastCredentials[sender];
+  if (last != 0 && now - last < 1000) return;
+  last = now;
+  Result<CredentialBundle> bundle = CredentialBundle::read(payload);
+  if (!bundle) return drop(DropReason::Malformed);
+  for (const CertificateOfMembership& com : bundle->coms)
+    if (Network* net = network(com.networkId())) net->receiveCom(now, sender, com);
+  for (const Capability& cap : bundle->capabilities)
+    if (Network* net = network(cap.networkId)) net->receiveCapability(now, sender, cap);
+  for (const Tag& tag : bundle->tags)
+    if (Network* net = network(tag.networkId)) net->receiveTag(now, sender, tag);
+  for (const Revocation& revocation : bundle->revocations)
+    if (Network* net = network(revocation.networkId)) net->receiveRevocation(now, sender, revocation);
+  for (const CertificateOfOwnership& coo : bundle->coos)
+    if (Network* net = network(coo.networkId)) net->receiveCoo(now, sender, coo);
+}
+
+void Node::Impl::handleConfigRequest(int64_t now, const Reply& reply, Peer& peer, ByteView payload) {
+  Result<wire::NetworkConfigRequest> request = wire::NetworkConfigRequest::parse(payload);
+  if (!request) return drop(DropReason::Malformed);
+  if (!master) {
+    sendVl2(now, peer.address(), Verb::Error, [&](Writer& w) {
+      w.u8(uint8_t(Verb::NetworkConfigRequest)).u64(reply.wireId).u8(uint8_t(wire::ErrorCode::UnsupportedOperation));
+      w.u64(request->networkId);
+    }, {});
+    return;
+  }
+  const ByteView metadata = request->metadata ? *request->metadata : ByteView{};
+  sendNetconf(now, master->handleRequest(uint64_t(now), peer.identity(), request->networkId, metadata, reply.wireId,
+                                         reply.direct ? reply.from : InetAddress{}));
+}
+
+void Node::Impl::requestOwnConfig(int64_t now, uint64_t networkId, ByteView metadata) {
+  if (!master) {
+    if (Network* net = network(networkId)) net->receiveControllerError(now, self.address(), wire::ErrorCode::UnsupportedOperation);
+    return;
+  }
+  // Packet id 0: the controller answers with a push, which comes straight back to us.
+  sendNetconf(now, master->handleRequest(uint64_t(now), selfPublic, networkId, metadata, 0, InetAddress{}));
+}
+
+void Node::Impl::sendNetconf(int64_t now, const std::vector<ControllerMessage>& messages) {
+  using Kind = ControllerMessage::Kind;
+  for (const ControllerMessage& m : messages) {
+    for (const Bytes& payload : m.payloads) {
+      if (m.to == self.address()) {
+        deliverNetconfToSelf(now, m.kind, payload);
+        continue;
+      }
+      switch (m.kind) {
+        case Kind::ConfigReply:
+        case Kind::Error:
+          if (m.inRePacketId == 0) break;
+          sendVl2(now, m.to, m.kind == Kind::Error ? Verb::Error : Verb::Ok, [&](Writer& w) {
+            w.u8(uint8_t(Verb::NetworkConfigRequest)).u64(m.inRePacketId).bytes(payload);
+          }, {.compress = m.kind == Kind::ConfigReply});
+          break;
+        case Kind::ConfigPush:
+          sendVl2(now, m.to, Verb::NetworkConfig, [&](Writer& w) { w.bytes(payload); }, {.compress = true});
+          break;
+        case Kind::Credentials:
+          sendVl2(now, m.to, Verb::NetworkCredentials, [&](Writer& w) { w.bytes(payload); }, {.compress = true});
+          break;
+      }
+    }
+  }
+}
+
+// Our controller answering our own request: no packet, the same handling as from the wire.
+void Node::Impl::deliverNetconfToSelf(int64_t now, ControllerMessage::Kind kind, ByteView payload) {
+  using Kind = ControllerMessage::Kind;
+  if (kind == Kind::Credentials) return handleCredentials(now, self.address(), payload);
+  if (kind == Kind::Error) {
+    Reader r(payload);
+    const auto code = wire::ErrorCode(r.u8());
+    const uint64_t networkId = r.u64();
+    if (Network* net = network(networkId); net && !r.failed()) net->receiveControllerError(now, self.address(), code);
+    return;
+  }
+  Result<wire::NetworkConfigChunk> chunk = wire::NetworkConfigChunk::parse(payload);
+  if (!chunk) return;
+  if (Network* net = network(chunk->networkId)) net->receiveConfigChunk(now, self.address(), 0, *chunk, false);
+}
+
+// OKs answering VL2 requests. Config replies may come in several chunks, so the request stays
+// expected. Returns false for OKs that are not VL2's.
+bool Node::Impl::handleVl2Ok(int64_t now, Peer& peer, const wire::OkHeader& ok) {
+  const Verb inRe = Verb(ok.inReVerb);
+  if (inRe != Verb::NetworkConfigRequest && inRe != Verb::MulticastGather && inRe != Verb::MulticastFrame &&
+      inRe != Verb::ExtFrame)
+    return false;
+  if (!expected.expecting(ok.inRePacketId, ok.inReVerb, now)) {
+    drop(DropReason::UnexpectedOk);
+    return true;
+  }
+  switch (inRe) {
+    case Verb::NetworkConfigRequest: {
+      Result<wire::NetworkConfigChunk> chunk = wire::NetworkConfigChunk::parse(ok.body);
+      if (!chunk) return drop(DropReason::Malformed), true;
+      if (Network* net = network(chunk->networkId)) net->receiveConfigChunk(now, peer.address(), ok.inRePacketId, *chunk, false);
+      return true;
+    }
+    case Verb::MulticastGather: {
+      Result<wire::OkMulticastGather> answer = wire::OkMulticastGather::parse(ok.body);
+      if (!answer) return drop(DropReason::Malformed), true;
+      if (Network* net = network(answer->networkId)) net->receiveGatherResults(now, answer->group, answer->results);
+      return true;
+    }
+    case Verb::MulticastFrame: {
+      Result<wire::OkMulticastFrame> answer = wire::OkMulticastFrame::parse(ok.body);
+      if (!answer) return drop(DropReason::Malformed), true;
+      Network* net = network(answer->networkId);
+      if (net && (answer->flags & wire::OkMulticastFrame::kFlagGatherResults))
+        net->receiveGatherResults(now, answer->group, answer->results);
+      return true;
+    }
+    default:
+      return true;  // OK(EXT_FRAME): the acknowledgement, nothing to do
+  }
+}
+
+// ERRORs about VL2 verbs. Their packet ids are not checked: frames expect no reply, and 1.14
+// acts on a controller's error whatever the request id (vl2-config-controller.md 3.3).
+bool Node::Impl::handleVl2Error(int64_t now, Peer& peer, const wire::ErrorReply& error) {
+  const Verb inRe = Verb(error.inReVerb);
+  if (!error.networkId) return false;
+  Network* net = network(*error.networkId);
+  if (inRe == Verb::NetworkConfigRequest) {
+    if (net) net->receiveControllerError(now, peer.address(), error.code);
+    return true;
+  }
+  if ((inRe == Verb::Frame || inRe == Verb::ExtFrame || inRe == Verb::MulticastFrame) &&
+      error.code == wire::ErrorCode::NeedMembershipCertificate) {
+    if (net) net->receiveNeedCertificate(now, peer.address());
+    return true;
+  }
+  return false;
+}
+
+ResultCode Node::join(int64_t now, uint64_t networkId) {
+  Impl& n = *impl_;
+  if (n.down || n.fatal) return ResultCode::OkIgnored;
+  if (networkId == 0) return ResultCode::BadParameter;
+  n.lastNow = now;
+  auto [it, added] = n.networks.emplace(networkId, nullptr);
+  if (!added) return ResultCode::Ok;
+  it->second = std::make_unique<Network>(n.environment, networkId);
+  it->second->start(now);
+  return ResultCode::Ok;
+}
+
+ResultCode Node::leave(int64_t now, uint64_t networkId) {
+  Impl& n = *impl_;
+  n.lastNow = now;
+  auto it = n.networks.find(networkId);
+  if (it == n.networks.end()) return ResultCode::NetworkNotFound;
+  it->second->stop(true);
+  n.networks.erase(it);
+  return ResultCode::Ok;
+}
+
+ProcessResult Node::processVirtualNetworkFrame(int64_t now, uint64_t networkId, uint64_t srcMac, uint64_t dstMac,
+                                               uint16_t etherType, uint16_t vlanId, ByteView payload) {
+  Impl& n = *impl_;
+  if (n.down || n.fatal) return {ResultCode::OkIgnored, now + kPingCheckInterval};
+  Network* net = n.network(networkId);
+  if (!net) return {ResultCode::NetworkNotFound, n.nextDeadline()};
+  (void)vlanId;  // 1.14 carries no VLAN tags
+  n.lastNow = now;
+  net->sendFromHost(now, srcMac, dstMac, etherType, payload);
+  n.runReleased(now);
+  return {ResultCode::Ok, n.nextDeadline()};
+}
+
+ResultCode Node::multicastSubscribe(int64_t now, uint64_t networkId, uint64_t mac, uint32_t adi) {
+  Network* net = impl_->network(networkId);
+  if (!net) return ResultCode::NetworkNotFound;
+  impl_->lastNow = now;
+  net->subscribe(now, {mac, adi});
+  return ResultCode::Ok;
+}
+
+ResultCode Node::multicastUnsubscribe(uint64_t networkId, uint64_t mac, uint32_t adi) {
+  Network* net = impl_->network(networkId);
+  if (!net) return ResultCode::NetworkNotFound;
+  net->unsubscribe({mac, adi});
+  return ResultCode::Ok;
+}
+
+std::vector<uint64_t> Node::networks() const {
+  std::vector<uint64_t> out;
+  for (const auto& [id, net] : impl_->networks) out.push_back(id);
+  return out;
+}
+
+std::optional<VirtualNetworkConfig> Node::networkConfig(uint64_t networkId) const {
+  const Network* net = impl_->network(networkId);
+  if (!net) return std::nullopt;
+  return net->describe();
+}
+
+void Node::setNetconfMaster(NetworkController* controller) { impl_->master = controller; }
+
+void Node::sendControllerMessages(int64_t now, const std::vector<ControllerMessage>& messages) {
+  Impl& n = *impl_;
+  if (n.down || n.fatal) return;
+  n.lastNow = now;
+  n.sendNetconf(now, messages);
+  n.runReleased(now);
 }
 
 }  // namespace zt

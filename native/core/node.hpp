@@ -16,8 +16,12 @@
 #include "inet_address.hpp"
 #include "util/bytes.hpp"
 #include "util/result.hpp"
+#include "vl2/virtual_network_config.hpp"
 
 namespace zt {
+
+class NetworkController;
+struct ControllerMessage;
 
 // State object types and their values (section 5.1).
 enum class StateObject : uint8_t {
@@ -35,8 +39,6 @@ enum class ResultCode : int {
   FatalOutOfMemory = 100, FatalDataStoreFailed = 101, FatalInternal = 102,
   NetworkNotFound = 1000, UnsupportedOperation = 1001, BadParameter = 1002,
 };
-
-enum class VirtualNetworkConfigOperation : uint8_t { Up = 1, ConfigUpdate = 2, Down = 3, Destroy = 4 };
 
 enum class PeerRole : uint8_t { Leaf = 0, Moon = 1, Planet = 2 };
 
@@ -94,14 +96,19 @@ struct NodeHost {
   // localSocket -1: any suitable socket. ttl 0: the default. False if it could not be sent.
   virtual bool wirePacketSend(int64_t localSocket, const InetAddress& remote, ByteView data,
                               unsigned ttl) = 0;
-  // VL2 (next issue): frames to the TAP and network config changes.
+  // VL2 (vl2-frames-multicast-rules.md 6.1): a frame for the network's port (MACs as 48-bit
+  // values, VLAN always 0)...
   virtual void virtualNetworkFrame(uint64_t networkId, uint64_t srcMac, uint64_t dstMac,
                                    uint16_t etherType, uint16_t vlanId, ByteView payload) {
     (void)networkId, (void)srcMac, (void)dstMac, (void)etherType, (void)vlanId, (void)payload;
   }
-  virtual void virtualNetworkConfig(uint64_t networkId, VirtualNetworkConfigOperation op,
-                                    ByteView config) {
+  // ...and the port's life: UP on join (or start-up), CONFIG_UPDATE on every new config or
+  // status, DOWN at shutdown, DESTROY on leave. A non-zero return is the port error (the
+  // network's status becomes PORT_ERROR).
+  virtual int virtualNetworkConfig(uint64_t networkId, VirtualNetworkConfigOperation op,
+                                   const VirtualNetworkConfig& config) {
     (void)networkId, (void)op, (void)config;
+    return 0;
   }
   // May veto a physical path for a peer (default: allowed).
   virtual bool pathCheck(Address peer, int64_t localSocket, const InetAddress& remote) {
@@ -186,6 +193,28 @@ class Node {
   ResultCode deorbit(uint64_t moonId);
   // A root relays for everyone, answers WHOIS from its peer table and is always online.
   void setRootMode(bool root);
+  // ---- VL2 (vl2-frames-multicast-rules.md 6.1)
+  // Joins a network: UP at once (status REQUESTING_CONFIGURATION, or the saved config), the first
+  // NETWORK_CONFIG_REQUEST at the next 5 s tick. Networks with a saved NETWORK_CONFIG object
+  // (listed by stateList) are joined again by create(). Joining twice is a no-op.
+  ResultCode join(int64_t now, uint64_t networkId);
+  // Leaves: DESTROY, and the saved config is deleted.
+  ResultCode leave(int64_t now, uint64_t networkId);
+  // A frame from the network's port (VLAN must be 0).
+  ProcessResult processVirtualNetworkFrame(int64_t now, uint64_t networkId, uint64_t srcMac, uint64_t dstMac,
+                                           uint16_t etherType, uint16_t vlanId, ByteView payload);
+  ResultCode multicastSubscribe(int64_t now, uint64_t networkId, uint64_t mac, uint32_t adi = 0);
+  ResultCode multicastUnsubscribe(uint64_t networkId, uint64_t mac, uint32_t adi = 0);
+  std::vector<uint64_t> networks() const;
+  std::optional<VirtualNetworkConfig> networkConfig(uint64_t networkId) const;
+  // The network controller this node runs (not owned; null: none, and NETWORK_CONFIG_REQUESTs get
+  // ERROR UNSUPPORTED_OPERATION). Requests for our networks go to it and its answers are sent;
+  // our own request for a network we control is handed to it directly.
+  void setNetconfMaster(NetworkController* controller);
+  // Sends what the controller returned for host-driven record changes (setNetwork, setMember,
+  // deletions: pushes and revocations). Messages to ourselves are applied directly.
+  void sendControllerMessages(int64_t now, const std::vector<ControllerMessage>& messages);
+
   // Persists the peer cache, fires DOWN; afterwards every call is ignored.
   void shutdown(int64_t now);
 

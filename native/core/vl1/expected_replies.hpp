@@ -13,6 +13,12 @@ class ExpectedReplies {
   void expect(uint64_t packetId, uint8_t verb, int64_t now) {
     slots_[packetId % slots_.size()] = {packetId, now, verb, true};
   }
+  // True if packetId/verb is a recent request of ours, keeping it (replies that come in several
+  // packets, such as config chunks).
+  bool expecting(uint64_t packetId, uint8_t verb, int64_t now) const {
+    const Slot& s = slots_[packetId % slots_.size()];
+    return s.used && s.packetId == packetId && s.verb == verb && now - s.sentAt <= kExpectedReplyWindow;
+  }
   // True (and forgets it) if packetId/verb is a recent request of ours.
   bool take(uint64_t packetId, uint8_t verb, int64_t now) {
     Slot& s = slots_[packetId % slots_.size()];

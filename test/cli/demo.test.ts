@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../helpers.js';
+import { cli, repoRoot } from '../helpers.js';
 
 const NODES = 3;
 
@@ -39,5 +39,12 @@ describe('ztkube demo', () => {
     const stateDir = /state in (\S+)/.exec(r.stdout)?.[1];
     expect(stateDir).toBeDefined();
     expect(existsSync(stateDir!)).toBe(false);
+  });
+
+  it.each([['--nodes', '1'], ['--nodes', 'x'], ['extra']])('exits 2 with one line on stderr for %s %s', (...args) => {
+    const r = cli('demo', ...args);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^ztkube: demo: [^\n]*\n$/);
   });
 });

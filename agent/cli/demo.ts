@@ -26,7 +26,7 @@ Only VL1 so far: the per-pod TAP demo on a virtual network arrives with the data
 
 const LOOPBACK = '127.0.0.1';
 const ZERO: StateId = ['0000000000000000', '0000000000000000'];
-const PLANET_ID = 149604618;
+const PLANET_ID = 0x7a6b7562; // "zkub": a private planet, not ZeroTier's Earth (149604618)
 const ONLINE_TIMEOUT_MS = 30_000;
 const ECHO_TIMEOUT_MS = 5_000;
 const REPEAT_MS = 5_000;

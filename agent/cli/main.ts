@@ -11,6 +11,7 @@ const subcommands: Record<string, () => Promise<Subcommand>> = {
   packet: () => import('./packet.js'),
   world: () => import('./world.js'),
   netconf: () => import('./netconf.js'),
+  demo: () => import('./demo.js'),
 };
 
 const usage = `Usage: ztkube <command> [arguments]   (ztkube <command> --help for details)
@@ -18,6 +19,7 @@ const usage = `Usage: ztkube <command> [arguments]   (ztkube <command> --help fo
   packet   decode                                         dearmor and describe a packet
   world    show|create                                    planets and moons
   netconf  decode                                         network config dictionaries
+  demo     [--nodes N] [--once]                           a root and N nodes on loopback UDP
 Exit status: 0 success, 1 invalid input or failure, 2 usage error.
 `;
 

@@ -1,139 +1,23 @@
-// VL1 over real UDP: one ZeroTierNode per node:dgram socket on 127.0.0.1, driven by a host loop
-// in TypeScript (messages → processWirePacket, a timer → processBackgroundTasks). A root serves a
-// planet made with createWorld; three leaves use it. Everything is local: the host refuses to
-// send anywhere but 127.0.0.1, and every socket, timer and state directory is released in
-// afterEach even when a test fails.
-import { createSocket, type Socket } from 'node:dgram';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+// VL1 over real UDP: one UdpNodeHost (a ZeroTierNode on a node:dgram socket with its host loop)
+// per node on 127.0.0.1. A root serves a planet made with createWorld; three leaves use it.
+// Everything is local: the hosts refuse to send anywhere but 127.0.0.1, and every socket, timer
+// and state directory is released in afterEach even when a test fails.
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DirStateStore } from '../../agent/lib/dir-store.js';
 import { createWorld, identityGenerate } from '../../agent/lib/native.js';
-import {
-  StateObjectType,
-  ZeroTierNode,
-  type NodeEventName,
-  type StateId,
-  type ZeroTierNodeOptions,
-} from '../../agent/lib/node.js';
+import { StateObjectType, type StateId } from '../../agent/lib/node.js';
+import { UdpNodeHost } from '../../agent/lib/udp-host.js';
 
 const LOOPBACK = '127.0.0.1';
 const PLANET_ID = 149604618;
-
-/** A state store in a directory: one file per object, named type-id0-id1. */
-class DirStore {
-  constructor(readonly dir: string) {
-    mkdirSync(dir, { recursive: true });
-  }
-  file(type: StateObjectType, id: StateId): string {
-    return join(this.dir, `${type}-${id[0]}-${id[1]}`);
-  }
-  get(type: StateObjectType, id: StateId): Buffer | null {
-    const f = this.file(type, id);
-    return existsSync(f) ? readFileSync(f) : null;
-  }
-  put(type: StateObjectType, id: StateId, data: Buffer | null): void {
-    if (data) writeFileSync(this.file(type, id), data);
-    else if (existsSync(this.file(type, id))) unlinkSync(this.file(type, id));
-  }
-  list(type: StateObjectType): StateId[] {
-    return readdirSync(this.dir)
-      .map((name) => name.split('-'))
-      .filter((parts) => parts[0] === String(type) && parts.length === 3)
-      .map((parts) => [parts[1]!, parts[2]!] as const);
-  }
-}
-
 const ZERO: StateId = ['0000000000000000', '0000000000000000'];
 
-/** One node on one UDP socket with its host loop. */
-class LiveHost {
-  readonly events: Array<{ event: NodeEventName; detail: string }> = [];
-  readonly received: Buffer[] = [];
-  offLoopbackSends = 0;
-  node!: ZeroTierNode;
-  #timer: NodeJS.Timeout | undefined;
-  #timerAt = Infinity;
-  #closed = false;
-
-  private constructor(
-    readonly socket: Socket,
-    readonly port: number,
-    readonly store: DirStore,
-  ) {}
-
-  static async bind(store: DirStore): Promise<LiveHost> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, LOOPBACK, () => resolve());
-    });
-    return new LiveHost(socket, socket.address().port, store);
-  }
-
-  get endpoint(): string {
-    return `${LOOPBACK}/${this.port}`;
-  }
-
-  start(options: ZeroTierNodeOptions = {}): void {
-    this.node = new ZeroTierNode(
-      {
-        stateGet: (type, id) => this.store.get(type, id),
-        statePut: (type, id, data) => this.store.put(type, id, data),
-        stateList: (type) => this.store.list(type),
-        event: (event, detail) => this.events.push({ event, detail }),
-        wirePacketSend: (_socket, remote, data) => {
-          const [ip, port] = remote.split('/');
-          if (ip !== LOOPBACK) {
-            this.offLoopbackSends++;
-            return false;
-          }
-          this.socket.send(data, Number(port), ip);
-          return true;
-        },
-        pathCheck: (_address, _socket, remote) => remote.startsWith(`${LOOPBACK}/`),
-        pathLookup: () => null,
-      },
-      Date.now(),
-      options,
-    );
-    this.socket.on('message', (msg, rinfo) => {
-      if (this.#closed) return;
-      this.received.push(msg);
-      this.#schedule(this.node.processWirePacket(Date.now(), 0, `${rinfo.address}/${rinfo.port}`, msg).nextDeadline);
-    });
-    this.#schedule(Date.now());
-  }
-
-  /** Runs processBackgroundTasks no later than deadline (and again at each returned one). */
-  #schedule(deadline: number): void {
-    if (this.#closed || deadline >= this.#timerAt) return;
-    clearTimeout(this.#timer);
-    this.#timerAt = deadline;
-    this.#timer = setTimeout(() => {
-      this.#timerAt = Infinity;
-      if (this.#closed) return;
-      this.#schedule(this.node.processBackgroundTasks(Date.now()).nextDeadline);
-    }, Math.max(1, Math.min(deadline - Date.now(), 5000)));
-  }
-
-  echo(address: string): void {
-    this.#schedule(this.node.echo(Date.now(), address).nextDeadline);
-  }
-
-  fired(event: NodeEventName): boolean {
-    return this.events.some((e) => e.event === event);
-  }
-
-  /** Stops the loop and closes the socket; shuts the node down first unless told otherwise. */
-  close(shutdown = true): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    clearTimeout(this.#timer);
-    if (shutdown && this.node) this.node.shutdown(Date.now());
-    this.socket.close();
-  }
-}
+/** A UdpNodeHost that only talks to loopback and keeps every datagram it received. */
+type LiveHost = UdpNodeHost & { received: Buffer[] };
 
 async function until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -151,14 +35,23 @@ function keysOf(secretIdentity: string): { address: string; publicKeyHex: string
 const scratch: string[] = [];
 const hosts: LiveHost[] = [];
 
-function stateDir(name: string): DirStore {
+function stateDir(name: string): DirStateStore {
   const dir = mkdtempSync(join(tmpdir(), `ztkube-live-${name}-`));
   scratch.push(dir);
-  return new DirStore(dir);
+  return new DirStateStore(dir);
 }
 
-async function host(store: DirStore): Promise<LiveHost> {
-  const h = await LiveHost.bind(store);
+async function host(store: DirStateStore): Promise<LiveHost> {
+  const received: Buffer[] = [];
+  const h = Object.assign(
+    await UdpNodeHost.bind({
+      address: LOOPBACK,
+      store,
+      allowRemote: (remote) => remote.startsWith(`${LOOPBACK}/`),
+      onPacket: (data) => received.push(data),
+    }),
+    { received },
+  );
   hosts.push(h);
   return h;
 }
@@ -250,7 +143,7 @@ describe('VL1 live over UDP on 127.0.0.1', () => {
     expect(root.node.counters().packetsRelayed).toBe(relayed);
     expect(a.node.peers().find((p) => p.address === c.node.address)!.latency).toBeGreaterThanOrEqual(0);
 
-    for (const h of [root, ...leaves]) expect(h.offLoopbackSends).toBe(0);
+    for (const h of [root, ...leaves]) expect(h.refusedSends).toBe(0);
   });
 
   it('raises FATAL_ERROR_IDENTITY_COLLISION when a root knows the address under another key', async () => {

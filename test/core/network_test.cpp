@@ -34,13 +34,22 @@ bool countAllocations = false;
 size_t allocations = 0;
 }  // namespace
 
-void* operator new(size_t size) {
+// Every replaceable form is defined, all on malloc/free, so that no allocation made by one
+// allocator is freed by another (AddressSanitizer reports that as a mismatch).
+void* operator new(size_t size, const std::nothrow_t&) noexcept {
   if (countAllocations) ++allocations;
-  if (void* p = std::malloc(size ? size : 1)) return p;
+  return std::malloc(size ? size : 1);
+}
+void* operator new(size_t size) {
+  if (void* p = operator new(size, std::nothrow)) return p;
   throw std::bad_alloc();
 }
+void* operator new[](size_t size) { return operator new(size); }
+void* operator new[](size_t size, const std::nothrow_t&) noexcept { return operator new(size, std::nothrow); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, size_t) noexcept { std::free(p); }
 
 namespace zt {
 namespace {

@@ -126,7 +126,7 @@ Bytes buildTcpFrame(const TcpSpec& s, ByteView payload) {
   const uint8_t timestamps[12] = {1, 1, 8, 10, uint8_t(s.tsval >> 24), uint8_t(s.tsval >> 16),
                                   uint8_t(s.tsval >> 8), uint8_t(s.tsval), 0, 0, 0x42, 0x42};
   std::memcpy(tcp + 20, timestamps, 12);
-  std::memcpy(tcp + tcpHeader, payload.data(), payload.size());
+  if (!payload.empty()) std::memcpy(tcp + tcpHeader, payload.data(), payload.size());
   Bytes all = pseudoHeader(ByteView(ip, ipHeader + tcpLength), s.v6, tcpLength);
   all.insert(all.end(), tcp, tcp + tcpLength);
   storeU16(tcp + 16, uint16_t(referenceChecksum(all) ^ (s.corruptChecksum ? 0x0100 : 0)));

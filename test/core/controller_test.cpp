@@ -599,6 +599,31 @@ TEST(ControllerChanges, RecordsSurviveARestart) {
   EXPECT_TRUE(restarted.onlineMembers(OnlineSession::t0 + 61000, lab.nwid).size() == 2);
 }
 
+TEST(ControllerChanges, StoreListenerSeesEveryWriteAndCanRebuildTheStore) {
+  OnlineSession lab;
+  MemoryControllerStore copy;
+  for (const json& m : lab.store.members(lab.nwid)) copy.saveMember(m);
+  copy.saveNetwork(*lab.store.network(lab.nwid));
+  std::vector<ControllerStoreChange::Kind> kinds;
+  lab.store.setListener([&](const ControllerStoreChange& c) {
+    kinds.push_back(c.kind);
+    switch (c.kind) {
+      case ControllerStoreChange::Kind::SaveNetwork: copy.saveNetwork(c.record); break;
+      case ControllerStoreChange::Kind::SaveMember: copy.saveMember(c.record); break;
+      case ControllerStoreChange::Kind::DeleteMember: copy.deleteMember(c.networkId, c.member); break;
+      case ControllerStoreChange::Kind::DeleteNetwork: copy.deleteNetwork(c.networkId); break;
+    }
+  });
+  ASSERT_TRUE(lab.ctl.setMember(OnlineSession::t0 + 2000,
+                                   {{"nwid", "67efb704a1f746f2"}, {"id", lab.m2.address().toString()}, {"authorized", false}}));
+  ASSERT_TRUE(lab.ctl.deleteMember(OnlineSession::t0 + 3000, lab.nwid, lab.m1.address()));
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), ControllerStoreChange::Kind::SaveMember), kinds.end());
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), ControllerStoreChange::Kind::DeleteMember), kinds.end());
+  EXPECT_EQ(copy.member(lab.nwid, lab.m1.address()), std::nullopt);
+  EXPECT_EQ(copy.member(lab.nwid, lab.m2.address()), lab.store.member(lab.nwid, lab.m2.address()));
+  EXPECT_EQ((*copy.member(lab.nwid, lab.m2.address()))["authorized"], false);
+}
+
 TEST(ControllerChanges, StatusView) {
   OnlineSession lab;
   auto status = lab.ctl.memberStatus(OnlineSession::t0 + 1000, lab.nwid);

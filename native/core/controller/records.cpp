@@ -496,17 +496,26 @@ std::vector<json> MemoryControllerStore::members(uint64_t networkId) {
 }
 
 void MemoryControllerStore::saveNetwork(const json& record) {
-  if (auto id = networkIdOf(record, true)) networks_[*id] = record;
+  auto id = networkIdOf(record, true);
+  if (!id) return;
+  networks_[*id] = record;
+  notify({ControllerStoreChange::Kind::SaveNetwork, *id, Address{}, record});
 }
 
 void MemoryControllerStore::saveMember(const json& record) {
   auto nwid = networkIdOf(record, false);
   auto address = memberAddressOf(record);
-  if (nwid && address) members_[{*nwid, *address}] = record;
+  if (!nwid || !address) return;
+  members_[{*nwid, *address}] = record;
+  notify({ControllerStoreChange::Kind::SaveMember, *nwid, *address, record});
 }
 
-void MemoryControllerStore::deleteMember(uint64_t networkId, Address address) { members_.erase({networkId, address}); }
+void MemoryControllerStore::deleteMember(uint64_t networkId, Address address) {
+  if (members_.erase({networkId, address})) notify({ControllerStoreChange::Kind::DeleteMember, networkId, address, {}});
+}
 
-void MemoryControllerStore::deleteNetwork(uint64_t networkId) { networks_.erase(networkId); }
+void MemoryControllerStore::deleteNetwork(uint64_t networkId) {
+  if (networks_.erase(networkId)) notify({ControllerStoreChange::Kind::DeleteNetwork, networkId, Address{}, {}});
+}
 
 }  // namespace zt

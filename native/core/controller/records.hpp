@@ -4,6 +4,7 @@
 // fields survive); NetworkRecord/MemberRecord are validated, typed views of it.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,10 +37,23 @@ class ControllerStore {
   virtual void deleteNetwork(uint64_t networkId) = 0;  // the network record only
 };
 
-// A ControllerStore over std::maps: for tests, tools and hosts that persist elsewhere. Records
+// One write to a MemoryControllerStore, for a host that persists the records elsewhere.
+struct ControllerStoreChange {
+  enum class Kind { SaveNetwork, SaveMember, DeleteNetwork, DeleteMember };
+  Kind kind;
+  uint64_t networkId = 0;
+  Address member;         // members only
+  nlohmann::json record;  // saves only
+};
+
+// A ControllerStore over std::maps: for tests, tools and hosts that persist elsewhere (they load
+// their records with save*, then set a listener that writes every later change through). Records
 // whose `nwid`/`id` cannot be read are ignored by save.
 class MemoryControllerStore : public ControllerStore {
  public:
+  using Listener = std::function<void(const ControllerStoreChange&)>;
+  void setListener(Listener listener) { listener_ = std::move(listener); }
+
   std::optional<nlohmann::json> network(uint64_t networkId) override;
   std::optional<nlohmann::json> member(uint64_t networkId, Address address) override;
   std::vector<nlohmann::json> members(uint64_t networkId) override;
@@ -51,6 +65,10 @@ class MemoryControllerStore : public ControllerStore {
  private:
   std::map<uint64_t, nlohmann::json> networks_;
   std::map<std::pair<uint64_t, Address>, nlohmann::json> members_;
+  Listener listener_;
+  void notify(const ControllerStoreChange& change) {
+    if (listener_) listener_(change);
+  }
 };
 
 // 16 hex digits exactly (either case).

@@ -1,15 +1,13 @@
-// A ZeroTierNode state store in a directory: one file per object, named <type>-<id0>-<id1>.
-// Writes go to a temporary file that is then renamed over the object, so a crash leaves either
-// the old or the new object, never half of one.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// A ZeroTierNode state store in a directory: one file per object, named <type>-<id0>-<id1>,
+// each replaced atomically.
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
 import type { StateId, StateObjectType } from './node.js';
 
 const objectName = /^(\d+)-([0-9a-fA-F]{16})-([0-9a-fA-F]{16})$/;
 
 export class DirStateStore {
-  #temporaries = 0;
-
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
   }
@@ -34,15 +32,7 @@ export class DirStateStore {
       rmSync(file, { force: true });
       return;
     }
-    // A dot name never matches objectName, so list() skips a temporary left by a crash.
-    const temporary = join(this.dir, `.${type}-${id[0]}-${id[1]}.${process.pid}.${this.#temporaries++}.tmp`);
-    try {
-      writeFileSync(temporary, data);
-      renameSync(temporary, file);
-    } catch (e) {
-      rmSync(temporary, { force: true });
-      throw e;
-    }
+    writeFileAtomic(file, data);
   }
 
   list(type: StateObjectType): StateId[] {

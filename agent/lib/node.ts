@@ -1,4 +1,5 @@
-// ZeroTierNode: the VL1 engine (native/core Node) with its host callbacks in TypeScript. Every
+// ZeroTierNode: the engine (native/core Node: VL1, VL2 and optionally the network controller)
+// with its host callbacks in TypeScript. Every
 // callback runs synchronously on the JS thread while a method of the node runs; a callback must
 // not call back into the same node. Structured results cross the boundary as JSON text.
 import { nativeAddon } from './native.js';
@@ -140,6 +141,70 @@ export interface NodeCounters {
   whoisAnswered: number;
 }
 
+/** A joined network as the node sees it: the shape of 1.14's `listnetworks -j` entries. */
+export interface VirtualNetworkConfig {
+  id: string;
+  /** "xx:xx:xx:xx:xx:xx" */
+  mac: string;
+  name: string;
+  status:
+    | 'REQUESTING_CONFIGURATION'
+    | 'OK'
+    | 'ACCESS_DENIED'
+    | 'NOT_FOUND'
+    | 'PORT_ERROR'
+    | 'CLIENT_TOO_OLD'
+    | 'AUTHENTICATION_REQUIRED';
+  type: 'PRIVATE' | 'PUBLIC';
+  mtu: number;
+  dhcp: boolean;
+  bridge: boolean;
+  broadcastEnabled: boolean;
+  portError: number;
+  netconfRevision: number;
+  /** "ip/bits" */
+  assignedAddresses: string[];
+  routes: { target: string; via: string | null; flags: number; metric: number }[];
+  multicastSubscriptions: { mac: string; adi: number }[];
+  dns: { domain: string; servers: string[] };
+}
+
+/** Network and member records in the JSON shapes of ZeroTier 1.14's controller. */
+export type ControllerRecord = Record<string, unknown>;
+
+export interface ControllerRecords {
+  networks: ControllerRecord[];
+  members: ControllerRecord[];
+}
+
+/** One write the controller made to its records, for the store to persist. */
+export type ControllerStoreChange =
+  | { kind: 'network'; record: ControllerRecord }
+  | { kind: 'member'; record: ControllerRecord }
+  | { kind: 'deleteNetwork'; networkId: string }
+  | { kind: 'deleteMember'; networkId: string; address: string };
+
+/** Where a controller's records live. load() runs once at start; save() sees every later write, in order. */
+export interface ControllerStore {
+  load(): ControllerRecords;
+  save(change: ControllerStoreChange): void;
+}
+
+export interface ControllerMemberStatus {
+  address: string;
+  authorized: boolean;
+  activeBridge: boolean;
+  /** Public identity text; empty until the member's first request. */
+  identity: string;
+  ipAssignments: string[];
+  revision: number;
+  /** ms of its last request since this controller started; 0 none. */
+  lastSeen: number;
+  physicalAddress: string | null;
+  /** Asked within the last 120 s. */
+  online: boolean;
+}
+
 interface NativeNode {
   processWirePacket(now: number, localSocket: number, remote: string, data: Buffer): ProcessResult;
   processBackgroundTasks(now: number): ProcessResult;
@@ -152,6 +217,18 @@ interface NativeNode {
   orbit(now: number, moonId: string, seed: string): ProcessResult;
   deorbit(moonId: string): ResultCode;
   setRootMode(root: boolean): void;
+  join(now: number, networkId: string): ResultCode;
+  leave(now: number, networkId: string): ResultCode;
+  processVirtualNetworkFrame(now: number, networkId: string, srcMac: string, dstMac: string, etherType: number,
+    vlanId: number, payload: Buffer): ProcessResult;
+  multicastSubscribe(now: number, networkId: string, mac: string, adi?: number): ResultCode;
+  multicastUnsubscribe(networkId: string, mac: string, adi?: number): ResultCode;
+  networks(): string[];
+  networkConfig(networkId: string): string | null;
+  runController(records: string, onChange: (kind: string, a: string, b?: string) => void): void;
+  controllerSet(now: number, kind: 'network' | 'member', record: string): void;
+  controllerDelete(now: number, networkId: string, address?: string): void;
+  controllerMembers(now: number, networkId: string): string;
   shutdown(now: number): void;
 }
 
@@ -214,6 +291,74 @@ export class ZeroTierNode {
   /** A root relays for everyone, answers WHOIS from its peer table and is always online. */
   setRootMode(root: boolean): void {
     this.#native.setRootMode(root);
+  }
+
+  // ---- VL2. Network ids are 16 hex digits, MACs 12 hex digits (no separators).
+
+  /** UP at once; the config request goes out at the next background tick. Joining twice is a no-op. */
+  join(now: number, networkId: string): ResultCode {
+    return this.#native.join(now, networkId);
+  }
+
+  /** DESTROY, and the saved config is deleted. */
+  leave(now: number, networkId: string): ResultCode {
+    return this.#native.leave(now, networkId);
+  }
+
+  /** An Ethernet frame from the network's port (vlanId must be 0). */
+  processVirtualNetworkFrame(now: number, networkId: string, srcMac: string, dstMac: string, etherType: number,
+    payload: Buffer, vlanId = 0): ProcessResult {
+    return this.#native.processVirtualNetworkFrame(now, networkId, srcMac, dstMac, etherType, vlanId, payload);
+  }
+
+  multicastSubscribe(now: number, networkId: string, mac: string, adi = 0): ResultCode {
+    return this.#native.multicastSubscribe(now, networkId, mac, adi);
+  }
+
+  multicastUnsubscribe(networkId: string, mac: string, adi = 0): ResultCode {
+    return this.#native.multicastUnsubscribe(networkId, mac, adi);
+  }
+
+  networks(): string[] {
+    return this.#native.networks();
+  }
+
+  networkConfig(networkId: string): VirtualNetworkConfig | null {
+    const text = this.#native.networkConfig(networkId);
+    return text === null ? null : (JSON.parse(text) as VirtualNetworkConfig);
+  }
+
+  // ---- The embedded network controller, for networks whose id starts with this node's address.
+
+  /** Loads the store's records and answers config requests from now on; writes go to store.save. */
+  runController(store: ControllerStore): void {
+    this.#native.runController(JSON.stringify(store.load()), (kind, a, b) => {
+      if (kind === 'network' || kind === 'member') store.save({ kind, record: JSON.parse(a) as ControllerRecord });
+      else if (kind === 'deleteNetwork') store.save({ kind, networkId: a });
+      else store.save({ kind: 'deleteMember', networkId: a, address: b! });
+    });
+  }
+
+  /** Creates or updates a record (the fields given replace the stored ones) and pushes the result
+   * to the members at once; deauthorising revokes. Throws with the reason for a bad record. */
+  setNetwork(now: number, record: ControllerRecord): void {
+    this.#native.controllerSet(now, 'network', JSON.stringify(record));
+  }
+
+  setMember(now: number, record: ControllerRecord): void {
+    this.#native.controllerSet(now, 'member', JSON.stringify(record));
+  }
+
+  deleteNetwork(now: number, networkId: string): void {
+    this.#native.controllerDelete(now, networkId);
+  }
+
+  deleteMember(now: number, networkId: string, address: string): void {
+    this.#native.controllerDelete(now, networkId, address);
+  }
+
+  members(now: number, networkId: string): ControllerMemberStatus[] {
+    return JSON.parse(this.#native.controllerMembers(now, networkId)) as ControllerMemberStatus[];
   }
 
   /** Persists the peer cache and fires DOWN; afterwards the node ignores every call. */

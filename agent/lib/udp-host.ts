@@ -2,7 +2,13 @@
 // processWirePacket, and a timer runs processBackgroundTasks by each deadline the node returns.
 import { createSocket, type Socket } from 'node:dgram';
 import type { DirStateStore } from './dir-store.js';
-import { ZeroTierNode, type NodeEventName, type ZeroTierNodeOptions } from './node.js';
+import {
+  ZeroTierNode,
+  type NodeEventName,
+  type VirtualNetworkConfig,
+  type VirtualNetworkConfigOperation,
+  type ZeroTierNodeOptions,
+} from './node.js';
 
 export interface UdpNodeHostOptions {
   /** IPv4 address to bind, e.g. 127.0.0.1. */
@@ -15,6 +21,10 @@ export interface UdpNodeHostOptions {
   /** Sees every received datagram, right after the node processed it. */
   onPacket?(data: Buffer, remote: string): void;
   onEvent?(event: NodeEventName, detail: string): void;
+  /** VL2: a frame for this node's port on a network (MACs as 12 hex digits). */
+  onFrame?(networkId: string, srcMac: string, dstMac: string, etherType: number, payload: Buffer): void;
+  /** VL2: a network came up, changed, went down or was destroyed. */
+  onNetworkConfig?(networkId: string, operation: VirtualNetworkConfigOperation, config: VirtualNetworkConfig): void;
 }
 
 export interface NodeEvent {
@@ -87,6 +97,11 @@ export class UdpNodeHost {
           this.socket.send(data, Number(remote.slice(slash + 1)), remote.slice(0, slash));
           return true;
         },
+        virtualNetworkFrame: (networkId, srcMac, dstMac, etherType, _vlanId, payload) =>
+          this.options.onFrame?.(networkId, srcMac, dstMac, etherType, payload),
+        virtualNetworkConfig: (networkId, operation, config) => {
+          this.options.onNetworkConfig?.(networkId, operation, JSON.parse(config) as VirtualNetworkConfig);
+        },
         pathCheck: (_address, _localSocket, remote) => allow(remote),
         pathLookup: () => null,
       },
@@ -105,6 +120,14 @@ export class UdpNodeHost {
   /** Sends an ECHO (WHOIS first if the peer is unknown); replies count in node.counters(). */
   echo(address: string): void {
     this.#schedule(this.node.echo(Date.now(), address).nextDeadline);
+  }
+
+  /** Runs a call on the node (join, a frame, a controller change...) and then its background
+   * tasks right away, so whatever the call set in motion goes out without waiting for a timer. */
+  run<T>(action: (node: ZeroTierNode, now: number) => T): T {
+    const result = action(this.node, Date.now());
+    this.#schedule(Date.now());
+    return result;
   }
 
   fired(event: NodeEventName): boolean {

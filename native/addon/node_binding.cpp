@@ -1,4 +1,5 @@
-// The VL1 Node for JavaScript: `new Node(callbacks, now, options)`. The host callbacks are plain
+// The Node for JavaScript: `new Node(callbacks, now, options)`, VL1 and VL2, and optionally the
+// network controller for networks whose id starts with its address (runController). The host callbacks are plain
 // JS functions called synchronously on the JS thread while a Node method runs (the core is
 // single-threaded and does no I/O). A callback that throws does not unwind through the core:
 // the first exception is kept and rethrown when the Node method returns. Callbacks must not
@@ -9,17 +10,15 @@
 #include <type_traits>
 
 #include "addon/bindings.hpp"
+#include "controller/controller.hpp"
 #include "node.hpp"
+#include "vl2/text_forms.hpp"
 
 namespace zt::addon {
 namespace {
 
-std::string hex16(uint64_t v) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string s(16, '0');
-  for (int i = 15; i >= 0; --i, v >>= 4) s[size_t(i)] = digits[v & 15];
-  return s;
-}
+// A 48-bit MAC as 12 hex digits.
+std::string macHex(uint64_t mac) { return hex64(mac).substr(4); }
 
 std::optional<uint64_t> parseHex64(const std::string& s) {
   if (s.empty() || s.size() > 16) return std::nullopt;
@@ -54,6 +53,22 @@ class JsHost final : public NodeHost {
   }
 
   std::optional<Napi::Error> pending;
+
+  void setControllerListener(Napi::Function fn) { controllerChange_ = Napi::Persistent(fn); }
+
+  // A record the controller wrote: ("network"|"member", record) or ("deleteNetwork"|"deleteMember", nwid, address).
+  void controllerChange(const ControllerStoreChange& c) {
+    using Kind = ControllerStoreChange::Kind;
+    auto text = [&](const std::string& v) { return Napi::String::New(env_, v).As<Napi::Value>(); };
+    switch (c.kind) {
+      case Kind::SaveNetwork: call(controllerChange_, {text("network"), text(c.record.dump())}); break;
+      case Kind::SaveMember: call(controllerChange_, {text("member"), text(c.record.dump())}); break;
+      case Kind::DeleteNetwork: call(controllerChange_, {text("deleteNetwork"), text(hex64(c.networkId))}); break;
+      case Kind::DeleteMember:
+        call(controllerChange_, {text("deleteMember"), text(hex64(c.networkId)), text(c.member.toString())});
+        break;
+    }
+  }
 
   std::optional<Bytes> stateGet(StateObject type, const StateId& id) override {
     Napi::Value v = call(stateGet_, {num(double(type)), idArray(id)});
@@ -96,8 +111,8 @@ class JsHost final : public NodeHost {
   void virtualNetworkFrame(uint64_t networkId, uint64_t srcMac, uint64_t dstMac, uint16_t etherType, uint16_t vlanId,
                            ByteView payload) override {
     if (virtualNetworkFrame_.IsEmpty()) return;
-    call(virtualNetworkFrame_, {Napi::String::New(env_, hex16(networkId)), Napi::String::New(env_, hex16(srcMac)),
-                                Napi::String::New(env_, hex16(dstMac)), num(etherType), num(vlanId),
+    call(virtualNetworkFrame_, {Napi::String::New(env_, hex64(networkId)), Napi::String::New(env_, macHex(srcMac)),
+                                Napi::String::New(env_, macHex(dstMac)), num(etherType), num(vlanId),
                                 Napi::Buffer<uint8_t>::Copy(env_, payload.data(), payload.size())});
   }
 
@@ -105,7 +120,7 @@ class JsHost final : public NodeHost {
   int virtualNetworkConfig(uint64_t networkId, VirtualNetworkConfigOperation op,
                            const VirtualNetworkConfig& config) override {
     if (virtualNetworkConfig_.IsEmpty()) return 0;
-    Napi::Value r = call(virtualNetworkConfig_, {Napi::String::New(env_, hex16(networkId)), num(double(op)),
+    Napi::Value r = call(virtualNetworkConfig_, {Napi::String::New(env_, hex64(networkId)), num(double(op)),
                                                  Napi::String::New(env_, virtualNetworkConfigToJson(config).dump())});
     return r.IsNumber() ? r.As<Napi::Number>().Int32Value() : 0;
   }
@@ -128,8 +143,8 @@ class JsHost final : public NodeHost {
   Napi::Value num(double v) { return Napi::Number::New(env_, v); }
   Napi::Value idArray(const StateId& id) {
     Napi::Array a = Napi::Array::New(env_, 2);
-    a.Set(0u, Napi::String::New(env_, hex16(id[0])));
-    a.Set(1u, Napi::String::New(env_, hex16(id[1])));
+    a.Set(0u, Napi::String::New(env_, hex64(id[0])));
+    a.Set(1u, Napi::String::New(env_, hex64(id[1])));
     return a;
   }
 
@@ -146,7 +161,7 @@ class JsHost final : public NodeHost {
 
   Napi::Env env_;
   Napi::FunctionReference stateGet_, statePut_, event_, wirePacketSend_, stateList_, virtualNetworkFrame_,
-      virtualNetworkConfig_, pathCheck_, pathLookup_;
+      virtualNetworkConfig_, pathCheck_, pathLookup_, controllerChange_;
 };
 
 nlohmann::json pathJson(const PathInfo& p) {
@@ -178,6 +193,17 @@ class NodeWrap : public Napi::ObjectWrap<NodeWrap> {
                         InstanceMethod<&NodeWrap::orbit>("orbit"),
                         InstanceMethod<&NodeWrap::deorbit>("deorbit"),
                         InstanceMethod<&NodeWrap::setRootMode>("setRootMode"),
+                        InstanceMethod<&NodeWrap::join>("join"),
+                        InstanceMethod<&NodeWrap::leave>("leave"),
+                        InstanceMethod<&NodeWrap::processVirtualNetworkFrame>("processVirtualNetworkFrame"),
+                        InstanceMethod<&NodeWrap::multicastSubscribe>("multicastSubscribe"),
+                        InstanceMethod<&NodeWrap::multicastUnsubscribe>("multicastUnsubscribe"),
+                        InstanceMethod<&NodeWrap::networks>("networks"),
+                        InstanceMethod<&NodeWrap::networkConfig>("networkConfig"),
+                        InstanceMethod<&NodeWrap::runController>("runController"),
+                        InstanceMethod<&NodeWrap::controllerSet>("controllerSet"),
+                        InstanceMethod<&NodeWrap::controllerDelete>("controllerDelete"),
+                        InstanceMethod<&NodeWrap::controllerMembers>("controllerMembers"),
                         InstanceMethod<&NodeWrap::shutdown>("shutdown")});
   }
 
@@ -352,6 +378,149 @@ class NodeWrap : public Napi::ObjectWrap<NodeWrap> {
     return info.Env().Undefined();
   }
 
+  // ---- VL2
+
+  Napi::Value join(const Napi::CallbackInfo& info) {
+    int64_t t = now(info, 0);
+    uint64_t nwid = hexArg(info, 1, "networkId");
+    return Napi::Number::New(info.Env(), int(guarded(info.Env(), [&] { return node(info.Env()).join(t, nwid); })));
+  }
+
+  Napi::Value leave(const Napi::CallbackInfo& info) {
+    int64_t t = now(info, 0);
+    uint64_t nwid = hexArg(info, 1, "networkId");
+    return Napi::Number::New(info.Env(), int(guarded(info.Env(), [&] { return node(info.Env()).leave(t, nwid); })));
+  }
+
+  // (now, networkId, srcMac, dstMac, etherType, vlanId, payload: Buffer)
+  Napi::Value processVirtualNetworkFrame(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int64_t t = now(info, 0);
+    uint64_t nwid = hexArg(info, 1, "networkId"), src = hexArg(info, 2, "srcMac"), dst = hexArg(info, 3, "dstMac");
+    if (info.Length() < 7 || !info[4].IsNumber() || !info[5].IsNumber() || !info[6].IsBuffer())
+      throw Napi::TypeError::New(env, "processVirtualNetworkFrame(now, networkId, srcMac, dstMac, etherType, vlanId, payload: Buffer)");
+    auto etherType = uint16_t(info[4].As<Napi::Number>().Uint32Value());
+    auto vlan = uint16_t(info[5].As<Napi::Number>().Uint32Value());
+    auto payload = info[6].As<Napi::Buffer<uint8_t>>();
+    ByteView bytes(payload.Data(), payload.Length());
+    return processResult(env, guarded(env, [&] {
+      return node(env).processVirtualNetworkFrame(t, nwid, src, dst, etherType, vlan, bytes);
+    }));
+  }
+
+  // (now, networkId, mac, adi?)
+  Napi::Value multicastSubscribe(const Napi::CallbackInfo& info) {
+    int64_t t = now(info, 0);
+    uint64_t nwid = hexArg(info, 1, "networkId"), mac = hexArg(info, 2, "mac");
+    uint32_t adi = adiArg(info, 3);
+    return Napi::Number::New(info.Env(),
+                             int(guarded(info.Env(), [&] { return node(info.Env()).multicastSubscribe(t, nwid, mac, adi); })));
+  }
+
+  // (networkId, mac, adi?)
+  Napi::Value multicastUnsubscribe(const Napi::CallbackInfo& info) {
+    uint64_t nwid = hexArg(info, 0, "networkId"), mac = hexArg(info, 1, "mac");
+    uint32_t adi = adiArg(info, 2);
+    return Napi::Number::New(info.Env(),
+                             int(guarded(info.Env(), [&] { return node(info.Env()).multicastUnsubscribe(nwid, mac, adi); })));
+  }
+
+  Napi::Value networks(const Napi::CallbackInfo& info) {
+    std::vector<uint64_t> ids = node(info.Env()).networks();
+    Napi::Array out = Napi::Array::New(info.Env(), ids.size());
+    for (uint32_t i = 0; i < ids.size(); ++i) out.Set(i, Napi::String::New(info.Env(), hex64(ids[i])));
+    return out;
+  }
+
+  // JSON text of the network's config, or null when not joined.
+  Napi::Value networkConfig(const Napi::CallbackInfo& info) {
+    std::optional<VirtualNetworkConfig> c = node(info.Env()).networkConfig(hexArg(info, 0, "networkId"));
+    if (!c) return info.Env().Null();
+    return Napi::String::New(info.Env(), virtualNetworkConfigToJson(*c).dump());
+  }
+
+  // ---- the embedded controller
+
+  // (records: JSON text {networks: [...], members: [...]}, onChange(kind, ...)). The records are
+  // loaded into memory; every later write the controller makes goes to onChange, synchronously.
+  Napi::Value runController(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::string text = str(info, 0, "records");
+    if (info.Length() < 2 || !info[1].IsFunction()) throw Napi::TypeError::New(env, "runController(records, onChange)");
+    if (controller_) throw Napi::Error::New(env, "the controller is already running");
+    nlohmann::json records = nlohmann::json::parse(text, nullptr, false);
+    if (!records.is_object()) throw Napi::TypeError::New(env, "records must be a JSON object {networks, members}");
+    auto store = std::make_unique<MemoryControllerStore>();
+    for (const nlohmann::json& n : records.value("networks", nlohmann::json::array())) store->saveNetwork(n);
+    for (const nlohmann::json& m : records.value("members", nlohmann::json::array())) store->saveMember(m);
+    host_->setControllerListener(info[1].As<Napi::Function>());
+    store->setListener([host = host_.get()](const ControllerStoreChange& c) { host->controllerChange(c); });
+    controllerStore_ = std::move(store);
+    controller_ = std::make_unique<NetworkController>(node(env).identity(), *controllerStore_);
+    node(env).setNetconfMaster(controller_.get());
+    return env.Undefined();
+  }
+
+  // (now, "network"|"member", record JSON text): the fields given replace the stored ones; the
+  // resulting pushes and revocations are sent. Throws with the controller's reason on bad input.
+  Napi::Value controllerSet(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int64_t t = now(info, 0);
+    std::string kind = str(info, 1, "kind");
+    nlohmann::json record = nlohmann::json::parse(str(info, 2, "record"), nullptr, false);
+    if (!record.is_object()) throw Napi::TypeError::New(env, "record must be a JSON object");
+    if (kind != "network" && kind != "member") throw Napi::TypeError::New(env, "kind must be \"network\" or \"member\"");
+    NetworkController& ctl = controller(env);
+    return changeRecords(env, t, [&] {
+      return kind == "network" ? ctl.setNetwork(uint64_t(t), record) : ctl.setMember(uint64_t(t), record);
+    });
+  }
+
+  // (now, networkId, memberAddress?): deletes the member, or without it the network record.
+  Napi::Value controllerDelete(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int64_t t = now(info, 0);
+    uint64_t nwid = hexArg(info, 1, "networkId");
+    NetworkController& ctl = controller(env);
+    if (info.Length() > 2 && !info[2].IsUndefined()) {
+      Address member = addressArg(info, 2);
+      return changeRecords(env, t, [&] { return ctl.deleteMember(uint64_t(t), nwid, member); });
+    }
+    return changeRecords(env, t, [&] { return ctl.deleteNetwork(uint64_t(t), nwid); });
+  }
+
+  // (now, networkId): JSON text, a list of memberStatusToJson objects.
+  Napi::Value controllerMembers(const Napi::CallbackInfo& info) {
+    int64_t t = now(info, 0);
+    uint64_t nwid = hexArg(info, 1, "networkId");
+    nlohmann::json list = nlohmann::json::array();
+    for (const MemberStatus& m : controller(info.Env()).memberStatus(uint64_t(t), nwid)) list.push_back(memberStatusToJson(m));
+    return Napi::String::New(info.Env(), list.dump());
+  }
+
+  NetworkController& controller(Napi::Env env) {
+    if (!controller_) throw Napi::Error::New(env, "the controller is not running (call runController first)");
+    return *controller_;
+  }
+
+  // Runs a record change and sends the pushes and revocations it returns.
+  template <class Change>
+  Napi::Value changeRecords(Napi::Env env, int64_t t, Change&& change) {
+    Result<std::vector<ControllerMessage>> result = guarded(env, [&] {
+      Result<std::vector<ControllerMessage>> r = change();
+      if (r) node(env).sendControllerMessages(t, *r);
+      return r;
+    });
+    if (!result) throw Napi::Error::New(env, result.error());
+    return env.Undefined();
+  }
+
+  static uint32_t adiArg(const Napi::CallbackInfo& info, size_t i) {
+    if (i >= info.Length() || info[i].IsUndefined()) return 0;
+    if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "adi must be a number");
+    return info[i].As<Napi::Number>().Uint32Value();
+  }
+
   Napi::Value shutdown(const Napi::CallbackInfo& info) {
     int64_t t = now(info, 0);
     guarded(info.Env(), [&] {
@@ -362,6 +531,9 @@ class NodeWrap : public Napi::ObjectWrap<NodeWrap> {
   }
 
   std::unique_ptr<JsHost> host_;
+  // Declared before node_ so the node, which points at the controller, is destroyed first.
+  std::unique_ptr<MemoryControllerStore> controllerStore_;
+  std::unique_ptr<NetworkController> controller_;
   std::unique_ptr<Node> node_;
   bool busy_ = false;
 };

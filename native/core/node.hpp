@@ -194,8 +194,8 @@ class Node {
   // A root relays for everyone, answers WHOIS from its peer table and is always online.
   void setRootMode(bool root);
   // ---- VL2 (vl2-frames-multicast-rules.md 6.1)
-  // Joins a network: UP at once (status REQUESTING_CONFIGURATION, or the saved config), the first
-  // NETWORK_CONFIG_REQUEST at the next 5 s tick. Networks with a saved NETWORK_CONFIG object
+  // Joins a network: UP at once (status REQUESTING_CONFIGURATION, or the saved config) and, without
+  // a saved config, the first NETWORK_CONFIG_REQUEST at once (then at every 5 s tick until configured). Networks with a saved NETWORK_CONFIG object
   // (listed by stateList) are joined again by create(). Joining twice is a no-op.
   ResultCode join(int64_t now, uint64_t networkId);
   // Leaves: DESTROY, and the saved config is deleted.

@@ -1,109 +1,20 @@
-// VL1 over real UDP: one UdpNodeHost (a ZeroTierNode on a node:dgram socket with its host loop)
-// per node on 127.0.0.1. A root serves a planet made with createWorld; three leaves use it.
-// Everything is local: the hosts refuse to send anywhere but 127.0.0.1, and every socket, timer
-// and state directory is released in afterEach even when a test fails.
+// VL1 over real UDP: one UdpNodeHost per node on 127.0.0.1 (test/live-lab.ts). A root serves a
+// planet made with createWorld; three leaves use it.
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DirStateStore } from '../../agent/lib/dir-store.js';
-import { createWorld, identityGenerate } from '../../agent/lib/native.js';
-import { StateObjectType, type StateId } from '../../agent/lib/node.js';
-import { UdpNodeHost } from '../../agent/lib/udp-host.js';
+import { identityGenerate } from '../../agent/lib/native.js';
+import { StateObjectType } from '../../agent/lib/node.js';
+import { cleanUp, host, keysOf, leaf, LOOPBACK, rootAndPlanet, until, ZERO, type LiveHost } from '../live-lab.js';
 
-const LOOPBACK = '127.0.0.1';
-const PLANET_ID = 149604618;
-const ZERO: StateId = ['0000000000000000', '0000000000000000'];
-
-/** A UdpNodeHost that only talks to loopback and keeps every datagram it received. */
-type LiveHost = UdpNodeHost & { received: Buffer[] };
-
-async function until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function keysOf(secretIdentity: string): { address: string; publicKeyHex: string; privateKeyHex: string } {
-  const [address, , publicKeyHex, privateKeyHex] = secretIdentity.split(':');
-  return { address: address!, publicKeyHex: publicKeyHex!, privateKeyHex: privateKeyHex! };
-}
-
-const scratch: string[] = [];
-const hosts: LiveHost[] = [];
-
-function stateDir(name: string): DirStateStore {
-  const dir = mkdtempSync(join(tmpdir(), `ztkube-live-${name}-`));
-  scratch.push(dir);
-  return new DirStateStore(dir);
-}
-
-async function host(store: DirStateStore): Promise<LiveHost> {
-  const received: Buffer[] = [];
-  const h = Object.assign(
-    await UdpNodeHost.bind({
-      address: LOOPBACK,
-      store,
-      allowRemote: (remote) => remote.startsWith(`${LOOPBACK}/`),
-      onPacket: (data) => received.push(data),
-    }),
-    { received },
-  );
-  hosts.push(h);
-  return h;
-}
-
-interface Lab {
-  root: LiveHost;
-  leaves: LiveHost[];
-  planet: Buffer;
-}
-
-/** A root on its own socket, a planet naming it (signed by a fresh key), and leaves using it. */
-async function lab(leafCount: number): Promise<Lab> {
-  const rootSecret = identityGenerate();
-  const signer = keysOf(identityGenerate());
-  const rootStore = stateDir('root');
-  const root = await host(rootStore);
-  const planet = createWorld(
-    {
-      type: 'planet',
-      id: PLANET_ID,
-      timestamp: Date.now() + 10 * 365 * 86_400_000,
-      roots: [{ identity: rootSecret.split(':').slice(0, 3).join(':'), stableEndpoints: [root.endpoint] }],
-    },
-    signer,
-  );
-  rootStore.put(StateObjectType.IdentitySecret, ZERO, Buffer.from(rootSecret));
-  rootStore.put(StateObjectType.Planet, ZERO, planet);
-  root.start({ rootMode: true });
+/** A root and leaves using its planet. */
+async function lab(leafCount: number): Promise<{ root: LiveHost; leaves: LiveHost[]; planet: Buffer }> {
+  const { root, planet } = await rootAndPlanet();
   const leaves: LiveHost[] = [];
   for (let i = 0; i < leafCount; i++) leaves.push(await leaf(planet, `leaf${i}`));
   return { root, leaves, planet };
 }
 
-async function leaf(planet: Buffer, name: string, secret?: string): Promise<LiveHost> {
-  const store = stateDir(name);
-  store.put(StateObjectType.Planet, ZERO, planet);
-  if (secret) store.put(StateObjectType.IdentitySecret, ZERO, Buffer.from(secret));
-  const h = await host(store);
-  h.start();
-  return h;
-}
-
-afterEach(() => {
-  for (const h of hosts.splice(0)) {
-    try {
-      h.close();
-    } catch {
-      // keep closing the others
-    }
-  }
-  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+afterEach(cleanUp);
 
 describe('VL1 live over UDP on 127.0.0.1', () => {
   it('brings a root and three leaves online, reaches a leaf by WHOIS, relayed then direct, and echoes', async () => {
@@ -157,7 +68,7 @@ describe('VL1 live over UDP on 127.0.0.1', () => {
     await until('leaf A online', () => a.node.status().online);
     const other = keysOf(identityGenerate());
     const impostorSecret = `${a.node.address}:0:${other.publicKeyHex}:${other.privateKeyHex}`;
-    const impostor = await leaf(planet, 'impostor', impostorSecret);
+    const impostor = await leaf(planet, 'impostor', { secret: impostorSecret });
     expect(impostor.node.address).toBe(a.node.address);
     await until('fatal event', () => impostor.fired('FATAL_ERROR_IDENTITY_COLLISION'));
     const fatal = impostor.events.find((e) => e.event === 'FATAL_ERROR_IDENTITY_COLLISION')!;

@@ -459,4 +459,16 @@ std::vector<MemberStatus> NetworkController::memberStatus(uint64_t now, uint64_t
   return out;
 }
 
+json memberStatusToJson(const MemberStatus& s) {
+  return {{"address", s.address.toString()},
+          {"authorized", s.authorized},
+          {"activeBridge", s.activeBridge},
+          {"identity", s.identity},
+          {"ipAssignments", s.ipAssignments},
+          {"revision", s.revision},
+          {"lastSeen", s.lastSeen},
+          {"physicalAddress", s.physicalAddress.empty() ? json(nullptr) : json(s.physicalAddress.toString())},
+          {"online", s.online}};
+}
+
 }  // namespace zt

@@ -51,6 +51,9 @@ struct MemberStatus {
   bool online = false;          // asked within the last 120 s
 };
 
+// {address, authorized, activeBridge, identity, ipAssignments, revision, lastSeen, physicalAddress|null, online}
+nlohmann::json memberStatusToJson(const MemberStatus& status);
+
 // Chunk payloads of one config (§3.1): nwid · C · bytes · flags 0 · update id · total · index ·
 // signature type 1 · 96 · signature over [0, 27 + C). At most kMaxConfigChunk bytes each.
 constexpr size_t kMaxConfigChunk = 10024 - (28 + 256);

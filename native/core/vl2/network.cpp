@@ -86,6 +86,8 @@ void Network::start(int64_t now) {
     persist();  // the placeholder of a network without a config
   }
   reportToHost(VirtualNetworkConfigOperation::Up);
+  // A member waiting for its addresses should not wait for the next 5 s tick.
+  if (!config_) requestConfig(now);
 }
 
 void Network::stop(bool destroy) {

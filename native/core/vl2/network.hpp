@@ -62,7 +62,8 @@ class Network {
   Network(NetworkEnvironment& env, uint64_t networkId);
   ~Network();
 
-  // Join or start-up: loads a saved config (applied at once) and reports UP to the host.
+  // Join or start-up: loads a saved config (applied at once) and reports UP to the host; without a
+  // saved config, requests one at once.
   void start(int64_t now);
   // Node shutdown (DOWN) or leave (DESTROY, and the saved config is deleted).
   void stop(bool destroy);

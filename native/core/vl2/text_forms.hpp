@@ -5,6 +5,7 @@
 #include <string>
 
 #include "util/bytes.hpp"
+#include "wire/codec_util.hpp"
 
 namespace zt {
 
@@ -19,10 +20,6 @@ inline std::string macText(const uint8_t* mac) {
 }
 
 // 16 lowercase hex digits (network ids, COM qualifiers, CHARACTERISTICS masks).
-inline std::string hex64(uint64_t v) {
-  uint8_t b[8];
-  storeU64(b, v);
-  return toHex(b);
-}
+using wire::hex64;
 
 }  // namespace zt

@@ -4,10 +4,11 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import type { StateId, StateObjectType } from './node.js';
+import type { NodeStateStore, StateEntry } from './state-store.js';
 
 const objectName = /^(\d+)-([0-9a-fA-F]{16})-([0-9a-fA-F]{16})$/;
 
-export class DirStateStore {
+export class DirStateStore implements NodeStateStore {
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
   }
@@ -42,5 +43,17 @@ export class DirStateStore {
       if (match && match[1] === String(type)) ids.push([match[2]!, match[3]!]);
     }
     return ids;
+  }
+
+  async load(): Promise<StateEntry[]> {
+    const entries: StateEntry[] = [];
+    for (const name of readdirSync(this.dir)) {
+      const match = objectName.exec(name);
+      if (!match) continue;
+      const type = Number(match[1]) as StateObjectType;
+      const id: StateId = [match[2]!, match[3]!];
+      entries.push({ type, id, data: readFileSync(join(this.dir, name)) });
+    }
+    return entries;
   }
 }

@@ -114,6 +114,11 @@ function packageRoot(): string {
   return dir;
 }
 
+/** A path inside the installed package (examples, build outputs). */
+export function repoPath(...parts: string[]): string {
+  return join(packageRoot(), ...parts);
+}
+
 function load(): Addon {
   const path = join(packageRoot(), addonPath);
   if (!existsSync(path)) throw new Error(`native addon not built (${path} missing): run 'npm run build'`);

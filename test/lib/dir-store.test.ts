@@ -42,4 +42,17 @@ describe('DirStateStore', () => {
     expect(s.list(StateObjectType.Moon)).toEqual([]);
     expect(s.get(StateObjectType.Moon, MOON)).toBeNull();
   });
+
+  it('loads every object it holds, skipping foreign and temporary files', async () => {
+    const s = store();
+    s.put(StateObjectType.Planet, ZERO, Buffer.from('planet'));
+    s.put(StateObjectType.Moon, MOON, Buffer.from('moon'));
+    writeFileSync(join(s.dir, 'README'), 'not an object');
+    writeFileSync(join(s.dir, '.3-0000000000000000-0000000000000000.1.0.tmp'), 'half');
+    const loaded = (await s.load()).map((e) => [e.type, e.id.join('-'), e.data.toString()]).sort();
+    expect(loaded).toEqual([
+      [StateObjectType.Planet, ZERO.join('-'), 'planet'],
+      [StateObjectType.Moon, MOON.join('-'), 'moon'],
+    ].sort());
+  });
 });

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(ca-certificates cmake ninja-build g++ pkg-config libsodium-dev libssl-dev liblz4-dev
-  libmnl-dev nlohmann-json3-dev libgtest-dev clang-14 libclang-rt-14-dev iproute2 python3 bc)
+  libmnl-dev nlohmann-json3-dev libgtest-dev clang-14 libclang-rt-14-dev iproute2 iputils-ping python3 bc)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -128,6 +128,14 @@ void Pod::background(int64_t now) {
   settleGroups(now);
 }
 
+void Pod::tapFailed(Port& port, const std::string& error) {
+  const std::string message = key() + ": " + port.failure("TAP", error);
+  worker_.forgetTap(port);
+  port.close();
+  if (std::optional<VirtualNetworkConfig> config = node_->networkConfig(port.networkId()))
+    observer_.networkConfig(key(), VirtualNetworkConfigOperation::ConfigUpdate, *config, "", message);
+}
+
 Result<bool> Pod::join(int64_t now, uint64_t networkId) {
   const ResultCode code = node_->join(now, networkId);
   settleGroups(now);
@@ -220,7 +228,7 @@ int Pod::virtualNetworkConfig(uint64_t networkId, VirtualNetworkConfigOperation 
     error = port.apply(config, options_.netnsPath, rtnl_);
     if (!hadTap && port.hasTap()) {
       if (Result<bool> watched = worker_.watch(port.fd(), port.source()); !watched)
-        error = "network " + wire::hex64(networkId) + " interface " + port.interfaceName() + ": " + watched.error();
+        error = port.failure("watch TAP", watched.error());
     }
     groupsDirty_ = true;
   }

@@ -41,6 +41,9 @@ class Pod : public NodeHost {
   void receive(int64_t now, const InetAddress& from, ByteView datagram);
   void frameFromTap(int64_t now, Port& port, ByteView frame);
   void background(int64_t now);
+  // The TAP failed outside any config change: it is closed (the next config creates it again)
+  // and the host told.
+  void tapFailed(Port& port, const std::string& error);
   Result<bool> join(int64_t now, uint64_t networkId);
   Result<bool> leave(int64_t now, uint64_t networkId);
   nlohmann::json status() const;

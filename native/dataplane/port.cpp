@@ -162,8 +162,4 @@ void Port::close() {
   source_.live = false;
 }
 
-nlohmann::json Port::toJson() const {
-  return {{"interface", hasTap() ? tap_.name : ""}, {"counters", counters.toJson()}};
-}
-
 }  // namespace zt::dataplane

@@ -62,8 +62,10 @@ class Port {
   const std::vector<MulticastGroup>& wantedGroups() const { return wantedGroups_; }
   std::vector<MulticastGroup>& subscribedGroups() { return subscribedGroups_; }
 
+  // "network <id> interface <name>: <what>: <error>".
+  std::string failure(const std::string& what, const std::string& error) const;
+
   PortCounters counters;
-  nlohmann::json toJson() const;
 
  private:
   std::string applyLink(const VirtualNetworkConfig& config, io::Rtnl& rtnl);
@@ -71,7 +73,6 @@ class Port {
                           io::Rtnl& rtnl);
   std::string addMissing(const std::vector<io::IpPrefix>& addresses, const std::vector<AppliedRoute>& routes,
                          io::Rtnl& rtnl);
-  std::string failure(const std::string& what, const std::string& error) const;
 
   uint64_t networkId_;
   io::TapDevice tap_;

@@ -38,7 +38,6 @@ int64_t nowMs() {
 
 Worker::Worker(DataplaneObserver& observer, unsigned index)
     : observer_(observer),
-      index_(index),
       epoll_(::epoll_create1(EPOLL_CLOEXEC)),
       wake_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       tapRead_(new uint8_t[kTapReadSize]),
@@ -97,7 +96,6 @@ Result<PodInfo> Worker::attach(PodOptions options, io::UdpSocket socket, io::Rtn
     return info;
   }
   pods_.emplace(key, std::move(pod));
-  podCount_++;
   return info;
 }
 
@@ -111,7 +109,6 @@ Result<bool> Worker::detach(const std::string& key) {
   pod.source().live = false;
   retiredPods_.push_back(std::move(it->second));
   pods_.erase(it);
-  podCount_--;
   return true;
 }
 
@@ -187,7 +184,11 @@ void Worker::onTap(Pod& pod, Port& port) {
   const MutableByteView segment(segment_.get(), kSegmentBufferSize);
   for (int i = 0; i < kTapReads && port.hasTap(); ++i) {
     const ssize_t n = ::read(port.fd(), tapRead_.get(), kTapReadSize);
-    if (n < 0) break;  // EAGAIN: drained
+    if (n < 0) {
+      // EAGAIN: drained. Anything else (the device deleted under us) would repeat forever.
+      if (errno != EAGAIN && errno != EINTR) pod.tapFailed(port, io::sysError("read").message);
+      break;
+    }
     if (size_t(n) < io::kVnetHeaderSize) continue;
     io::VnetHeader vnet;
     std::memcpy(&vnet, tapRead_.get(), io::kVnetHeaderSize);

@@ -41,7 +41,6 @@ class Worker {
     post([&] { done.set_value(fn()); });
     return result.get();
   }
-  size_t podCount() const { return podCount_.load(std::memory_order_relaxed); }
 
   // ---- On the worker thread only.
   Result<PodInfo> attach(PodOptions options, io::UdpSocket socket, io::Rtnl rtnl);
@@ -76,14 +75,12 @@ class Worker {
   void flushFrames();
 
   DataplaneObserver& observer_;
-  unsigned index_;
   io::UniqueFd epoll_, wake_;
   Source wakeSource_{Source::Kind::Wake};
 
   std::mutex tasksMutex_;
   std::deque<std::function<void()>> tasks_;
   std::atomic<bool> stopping_{false};
-  std::atomic<size_t> podCount_{0};
 
   std::map<std::string, std::unique_ptr<Pod>> pods_;
   std::vector<std::unique_ptr<Pod>> retiredPods_;

@@ -353,6 +353,21 @@ TEST_F(DataplaneLab, DetachRemovesTheTapAndTheNode) {
   EXPECT_TRUE(pings(ns("m1"), addressOf(configOf("m3"), InetAddress::Family::V4)));
 }
 
+TEST_F(DataplaneLab, TapDeletedUnderneathIsReportedAndClosed) {
+  waitConfigured();
+  const std::string tap = interfaceNameOf(networkId);
+  ASSERT_TRUE(shell("ip -n " + ns("m1").name() + " link del " + tap));
+  ASSERT_TRUE(recorder.waitConfig("dpt/m1", networkId, [](const Recorder::SeenConfig& s) { return !s.applyError.empty(); }));
+  const Recorder::SeenConfig seen = *recorder.config("dpt/m1", networkId);
+  EXPECT_EQ(seen.interfaceName, "");
+  EXPECT_NE(seen.applyError.find("dpt/m1: network " + nwid + " interface " + tap + ": TAP: read"), std::string::npos)
+      << seen.applyError;
+  Result<json> status = dataplane->status("dpt/m1");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ((*status)["networks"][0]["interface"], "");
+  EXPECT_TRUE(pings(ns("m2"), addressOf(configOf("m3"), InetAddress::Family::V4))) << "the others carry on";
+}
+
 TEST_F(DataplaneLab, DeauthorisedMemberIsCutOff) {
   waitConfigured();
   const InetAddress m1 = addressOf(configOf("m1"), InetAddress::Family::V4),

@@ -12,6 +12,7 @@ const subcommands: Record<string, () => Promise<Subcommand>> = {
   world: () => import('./world.js'),
   netconf: () => import('./netconf.js'),
   demo: () => import('./demo.js'),
+  node: () => import('./node.js'),
 };
 
 const usage = `Usage: ztkube <command> [arguments]   (ztkube <command> --help for details)
@@ -19,7 +20,8 @@ const usage = `Usage: ztkube <command> [arguments]   (ztkube <command> --help fo
   packet   decode                                         dearmor and describe a packet
   world    show|create                                    planets and moons
   netconf  decode                                         network config dictionaries
-  demo     [--nodes N] [--once]                           a root and N nodes on loopback UDP
+  demo     [--pods N] [--once]                            pods in namespaces on a ZeroTier network (root)
+  node     --home DIR [--join NWID]... | status             one node in this namespace, like ZeroTier One
 Exit status: 0 success, 1 invalid input or failure, 2 usage error.
 `;
 

@@ -6,6 +6,7 @@ namespace {
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   zt::addon::registerTools(env, exports);
   zt::addon::registerNode(env, exports);
+  zt::addon::registerDataplane(env, exports);
   return exports;
 }
 

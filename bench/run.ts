@@ -7,9 +7,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-const suites: Record<string, { program: string; what: string }> = {
+// A suite is a native program (run with the remaining arguments) or a module with run().
+type Suite = { what: string } & ({ program: string } | { module: string });
+
+const suites: Record<string, Suite> = {
   crypto: { program: 'build/ztbench', what: 'identity generation; suites 1 and 3 against OpenSSL AES-256-GCM' },
   offload: { program: 'build/offload_bench', what: 'TAP-to-TAP TCP with and without virtio-net offloads (root)' },
+  dataplane: { module: './dataplane.js', what: 'iperf3/ping between two pods: raw veth, ztkube, wireguard-go; RSS per pod (root)' },
 };
 
 function usage(): string {
@@ -23,10 +27,14 @@ if (!suite) {
   console.error(`bench: unknown suite '${name}'\n${usage()}`);
   process.exit(2);
 }
+if ('module' in suite) {
+  const { run } = (await import(suite.module)) as { run(): Promise<number> };
+  process.exit(await run());
+}
 const program = join(root, suite.program);
 if (!existsSync(program)) {
   console.error(`bench: ${suite.program} is missing; run npm run build first`);
   process.exit(1);
 }
-const run = spawnSync(program, process.argv.slice(3), { stdio: 'inherit' });
-process.exit(run.status ?? 1);
+const child = spawnSync(program, process.argv.slice(3), { stdio: 'inherit' });
+process.exit(child.status ?? 1);

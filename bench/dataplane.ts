@@ -8,7 +8,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { LocalNetwork, type LocalPod } from '../agent/demo/local-network.js';
-import type { PodNamespace } from '../agent/demo/underlay.js';
+import { Underlay, type PodNamespace } from '../agent/demo/underlay.js';
 import { repoPath } from '../agent/lib/native.js';
 import { readZeroTierNetwork } from '../agent/lib/network-spec.js';
 
@@ -58,23 +58,31 @@ function ipv4Of(net: LocalNetwork, pod: LocalPod): string {
   return ip;
 }
 
-/** A wireguard-go tunnel between the two pods' namespaces (interface wg0, 198.19.250.1-2). */
+/** A wireguard-go tunnel between the two pods' namespaces (198.19.250.1 and .2). */
 async function wireguard(a: PodNamespace, b: PodNamespace, dir: string): Promise<void> {
   const wgGo = join(process.env.ZTKUBE_TOOLS ?? join(homedir(), '.cache', 'ztkube'), 'bin', 'wireguard-go');
   const keys = [a, b].map(() => {
     const secret = execFileSync('wg', ['genkey'], { encoding: 'utf8' }).trim();
     return { secret, public: execFileSync('wg', ['pubkey'], { input: secret, encoding: 'utf8' }).trim() };
   });
-  for (const pod of [a, b]) background(pod, [wgGo, '-f', 'wg0'], { LOG_LEVEL: 'error' });
-  await pause(500);
+  // Distinct names: wireguard-go's control socket (/var/run/wireguard/<name>.sock) is not per namespace.
+  const names = [`ztkwg${process.pid}a`.slice(-15), `ztkwg${process.pid}b`.slice(-15)];
+  for (const [i, pod] of [a, b].entries()) {
+    background(pod, [wgGo, '-f', names[i]!], { LOG_LEVEL: 'error', WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1' });
+    const end = Date.now() + 10_000;
+    while (Underlay.exec(pod, ['ip', 'link', 'show', names[i]!]).status !== 0) {
+      if (Date.now() > end) throw new Error(`wireguard-go made no ${names[i]} in ${pod.name} within 10 s`);
+      await pause(100);
+    }
+  }
   for (const [i, pod] of [a, b].entries()) {
     const peer = i === 0 ? b : a;
     const keyFile = join(dir, `wg${i}.key`);
     writeFileSync(keyFile, keys[i]!.secret, { mode: 0o600 });
-    inPod(pod, ['wg', 'set', 'wg0', 'private-key', keyFile, 'listen-port', String(WG_PORT), 'peer', keys[1 - i]!.public,
+    inPod(pod, ['wg', 'set', names[i]!, 'private-key', keyFile, 'listen-port', String(WG_PORT), 'peer', keys[1 - i]!.public,
       'allowed-ips', `${WG_NET}.${2 - i}/32`, 'endpoint', `${peer.ip}:${WG_PORT}`]);
-    inPod(pod, ['ip', 'addr', 'add', `${WG_NET}.${i + 1}/24`, 'dev', 'wg0']);
-    inPod(pod, ['ip', 'link', 'set', 'wg0', 'up']);
+    inPod(pod, ['ip', 'addr', 'add', `${WG_NET}.${i + 1}/24`, 'dev', names[i]!]);
+    inPod(pod, ['ip', 'link', 'set', names[i]!, 'up']);
   }
 }
 

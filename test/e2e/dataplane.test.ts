@@ -29,8 +29,10 @@ function ips(pod: LocalPod, family: '.' | ':'): string[] {
   return (net.networkOf(pod)?.config.assignedAddresses ?? []).filter((a) => a.includes(family)).map((a) => a.split('/')[0]!);
 }
 
-function ping(from: LocalPod, target: string, extra: string[] = []): boolean {
-  return Underlay.exec(from.namespace, ['ping', '-c', '2', '-W', '2', ...extra, target]).status === 0;
+/** True once a ping (sent every 0.2 s) came back within `seconds`. */
+function ping(from: LocalPod, target: string, extra: string[] = [], seconds = 3): boolean {
+  const args = ['ping', '-c', '1', '-i', '0.2', '-w', String(seconds), ...extra, target];
+  return Underlay.exec(from.namespace, args, (seconds + 5) * 1000).status === 0;
 }
 
 async function start(): Promise<void> {
@@ -115,7 +117,7 @@ s.close(); print(h.hexdigest())
     await start();
     expect(net.pods.map((p) => [p.attached.address, net.networkOf(p)!.config.assignedAddresses])).toEqual(before);
     const [a, b] = net.pods as [LocalPod, LocalPod];
-    expect(ping(a, ips(b, '.')[0]!)).toBe(true);
+    expect(ping(a, ips(b, '.')[0]!, [], 30)).toBe(true);
   });
 
   it("removes a detached pod's TAP and routes", async () => {

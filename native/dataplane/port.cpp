@@ -73,8 +73,9 @@ std::vector<AppliedRoute> routesOf(const VirtualNetworkConfig& config) {
 }
 
 nlohmann::json PortCounters::toJson() const {
-  return {{"packetsIn", packetsIn},   {"bytesIn", bytesIn},           {"packetsOut", packetsOut},
-          {"bytesOut", bytesOut},     {"offloadDrops", offloadDrops}, {"tapWriteErrors", tapWriteErrors}};
+  return {{"packetsIn", packetsIn},       {"bytesIn", bytesIn},   {"packetsOut", packetsOut},
+          {"bytesOut", bytesOut},         {"tapReads", tapReads}, {"tapWrites", tapWrites},
+          {"offloadDrops", offloadDrops}, {"tapWriteErrors", tapWriteErrors}};
 }
 
 Port::Port(Pod& pod, uint64_t networkId)

@@ -24,7 +24,9 @@ void storeMac(uint8_t* out, uint64_t mac) {
 
 // One write per frame: a TAP takes a whole frame or none (its queue full, or the device gone).
 void writeToTap(Port& port, ByteView headerAndFrame) {
-  if (::write(port.fd(), headerAndFrame.data(), headerAndFrame.size()) != ssize_t(headerAndFrame.size()))
+  if (::write(port.fd(), headerAndFrame.data(), headerAndFrame.size()) == ssize_t(headerAndFrame.size()))
+    port.counters.tapWrites++;
+  else
     port.counters.tapWriteErrors++;
 }
 }  // namespace
@@ -189,6 +191,7 @@ void Worker::onTap(Pod& pod, Port& port) {
       if (errno != EAGAIN && errno != EINTR) pod.tapFailed(port, io::sysError("read").message);
       break;
     }
+    port.counters.tapReads++;
     if (size_t(n) < io::kVnetHeaderSize) continue;
     io::VnetHeader vnet;
     std::memcpy(&vnet, tapRead_.get(), io::kVnetHeaderSize);

@@ -91,9 +91,9 @@ Result<PodInfo> Worker::attach(PodOptions options, io::UdpSocket socket, io::Rtn
     if (Result<bool> watched = watch(pod->socket().fd(), pod->source()); !watched)
       info = Error{key + ": UDP socket: " + watched.error()};
   }
+  if (!info) pod->stop(nowMs());
   flush();
   if (!info) {
-    pod->stop(nowMs());
     retiredPods_.push_back(std::move(pod));
     return info;
   }
@@ -178,8 +178,9 @@ void Worker::onSocket(Pod& pod) {
     if (!received || *received == 0) break;
     const int64_t now = nowMs();
     recvBatch_.forEachDatagram([&](const InetAddress& from, ByteView datagram) { pod.receive(now, from, datagram); });
-    flush();
   }
+  // Once for all rounds: segments of a flow that arrived in consecutive batches still merge.
+  flush();
 }
 
 void Worker::onTap(Pod& pod, Port& port) {

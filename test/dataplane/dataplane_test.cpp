@@ -362,6 +362,44 @@ TEST_F(DataplaneLab, DetachRemovesTheTapAndTheNode) {
   EXPECT_TRUE(pings(ns("m1"), addressOf(configOf("m3"), InetAddress::Family::V4)));
 }
 
+TEST_F(DataplaneLab, ConfigUpdateReplacesStaleRoutesAndSetsTheNewMtu) {
+  waitConfigured();
+  json network = recorder.records("dpt/ctl").networks.at(0);
+  network["mtu"] = 1400;
+  network["routes"][2] = {{"target", "198.19.201.0/24"}, {"via", "198.19.1.1"}};
+  ASSERT_TRUE(dataplane->setNetwork("dpt/ctl", network).ok());
+  for (const std::string& m : kMembers) {
+    ASSERT_TRUE(recorder.waitConfig("dpt/" + m, networkId, [](const Recorder::SeenConfig& s) { return s.config.mtu == 1400; }))
+        << m;
+    const std::string tap = interfaceNameOf(networkId);
+    EXPECT_EQ(recorder.config("dpt/" + m, networkId)->applyError, "");
+    EXPECT_EQ(ipJson(ns(m), "link show dev " + tap).at(0).at("mtu"), 1400);
+    const std::string routes = ipJson(ns(m), "route show dev " + tap).dump();
+    EXPECT_EQ(routes.find("198.19.200.0/24"), std::string::npos) << routes;
+    EXPECT_NE(routes.find("198.19.201.0/24"), std::string::npos) << routes;
+  }
+  // Still connected, and TCP is cut at the smaller MTU.
+  InetAddress server = addressOf(configOf("m3"), InetAddress::Family::V4);
+  server.port = 5202;
+  test::TransferResult t = test::transferTcp(ns("m1").path(), ns("m3").path(), server, 256 << 10, 0, true);
+  EXPECT_EQ(t.error, "");
+  EXPECT_EQ(t.receivedDigest, t.sentDigest);
+}
+
+TEST_F(DataplaneLab, LeaveRemovesTheTapAndJoinBringsItBack) {
+  waitConfigured();
+  const std::vector<InetAddress> addresses = configOf("m3").assignedAddresses;
+  ASSERT_TRUE(dataplane->leave("dpt/m3", networkId).ok());
+  EXPECT_EQ(recorder.config("dpt/m3", networkId)->op, VirtualNetworkConfigOperation::Destroy);
+  EXPECT_EQ(ipJson(ns("m3"), "link show dev " + interfaceNameOf(networkId)).size(), 0u);
+  EXPECT_FALSE(recorder.state("dpt/m3").count({StateObject::NetworkConfig, {networkId, 0}})) << "saved config deleted";
+  EXPECT_FALSE(dataplane->leave("dpt/m3", networkId).ok());
+  ASSERT_TRUE(dataplane->join("dpt/m3", networkId).ok());
+  waitConfigured();
+  EXPECT_EQ(configOf("m3").assignedAddresses, addresses);
+  EXPECT_TRUE(pings(ns("m3"), addressOf(configOf("m1"), InetAddress::Family::V4)));
+}
+
 TEST_F(DataplaneLab, TapDeletedUnderneathIsReportedAndClosed) {
   waitConfigured();
   const std::string tap = interfaceNameOf(networkId);

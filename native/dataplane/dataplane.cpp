@@ -73,6 +73,7 @@ Result<T> Dataplane::onPod(const std::string& pod, const std::function<Result<T>
 Result<PodInfo> Dataplane::attach(PodOptions options) {
   const std::string key = options.key;
   if (key.empty()) return fail("attach: the pod key is empty");
+  if (options.bind.empty()) return fail(key + ": no UDP bind address");
   Worker* worker = nullptr;
   {
     std::lock_guard lock(mutex_);

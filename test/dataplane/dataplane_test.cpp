@@ -465,11 +465,46 @@ TEST(Dataplane, AttachErrorsNameThePod) {
   EXPECT_NE(info.error().find("dpt/missing"), std::string::npos) << info.error();
   EXPECT_NE(info.error().find("dpt-does-not-exist"), std::string::npos) << info.error();
   EXPECT_FALSE(dataplane.status("dpt/missing").ok());
+  o.bind = {};
+  info = dataplane.attach(o);
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(info.error(), "dpt/missing: no UDP bind address");
+  o.bind = *InetAddress::parse("0.0.0.0/0");
   o.netnsPath = "";
   o.state[{StateObject::IdentitySecret, {0, 0}}] = bytesOf("not an identity");
   info = dataplane.attach(o);
   ASSERT_FALSE(info.ok());
   EXPECT_NE(info.error().find("dpt/missing"), std::string::npos) << info.error();
+}
+
+TEST(Dataplane, PodKeysAreUniqueAndControllerRecordsAreChecked) {
+  test::ScopedNetns solo("dpt-solo");
+  Recorder recorder;
+  Dataplane dataplane(recorder, 1);
+  PodOptions o;
+  o.key = "dpt/solo";
+  o.netnsPath = solo.path();
+  o.bind = *InetAddress::parse("127.0.0.1/0");
+  o.state[{StateObject::IdentitySecret, {0, 0}}] = bytesOf(vectorIdentity(0));
+  Result<PodInfo> first = dataplane.attach(o);
+  ASSERT_TRUE(first.ok()) << first.error();
+  EXPECT_NE(first->udpLocal.port, 0) << "port 0 picks one";
+  Result<PodInfo> again = dataplane.attach(o);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error(), "dpt/solo: already attached");
+  Result<bool> set = dataplane.setMember("dpt/solo", {{"nwid", "0000000000000001"}, {"id", "0000000001"}});
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.error(), "dpt/solo: runs no network controller");
+
+  o.key = "dpt/ctl";
+  o.state[{StateObject::IdentitySecret, {0, 0}}] = bytesOf(vectorIdentity(1));
+  o.controller = ControllerSetup{{json{{"id", "not a network id"}}}, {}};
+  Result<PodInfo> bad = dataplane.attach(o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().rfind("dpt/ctl: controller network record", 0), 0u) << bad.error();
+  EXPECT_FALSE(dataplane.status("dpt/ctl").ok()) << "a failed attach leaves nothing behind";
+  EXPECT_TRUE(dataplane.detach("dpt/solo").ok());
+  EXPECT_FALSE(dataplane.detach("dpt/solo").ok());
 }
 
 }  // namespace

@@ -5,7 +5,6 @@
 
 #include "dataplane/worker.hpp"
 #include "io/netns.hpp"
-#include "wire/codec_util.hpp"
 
 namespace zt::dataplane {
 

@@ -5,7 +5,6 @@
 
 #include "dataplane/worker.hpp"
 #include "io/netns.hpp"
-#include "wire/codec_util.hpp"
 
 namespace zt::dataplane {
 
@@ -73,6 +72,7 @@ Result<T> Dataplane::onPod(const std::string& pod, const std::function<Result<T>
 Result<PodInfo> Dataplane::attach(PodOptions options) {
   const std::string key = options.key;
   if (key.empty()) return fail("attach: the pod key is empty");
+  if (options.bind.empty()) return fail(key + ": no UDP bind address");
   Worker* worker = nullptr;
   {
     std::lock_guard lock(mutex_);

@@ -52,8 +52,9 @@ struct PodInfo {
   InetAddress udpLocal;  // where the socket is bound (the port picked when port 0 was asked)
 };
 
-// Everything the host side must learn. Called on worker threads: implementations queue and
-// return fast, and never call back into the Dataplane from the callback.
+// Everything the host side must learn. Called on worker threads: implementations copy what they
+// need (views are valid only during the call), queue it and return fast, and never call back into
+// the Dataplane from the callback (that would wait on the very worker that is calling).
 struct DataplaneObserver {
   virtual ~DataplaneObserver() = default;
   virtual void statePut(const std::string& pod, StateKey key, std::optional<ByteView> data) = 0;

@@ -73,8 +73,9 @@ std::vector<AppliedRoute> routesOf(const VirtualNetworkConfig& config) {
 }
 
 nlohmann::json PortCounters::toJson() const {
-  return {{"packetsIn", packetsIn},   {"bytesIn", bytesIn},           {"packetsOut", packetsOut},
-          {"bytesOut", bytesOut},     {"offloadDrops", offloadDrops}, {"tapWriteErrors", tapWriteErrors}};
+  return {{"packetsIn", packetsIn},       {"bytesIn", bytesIn},   {"packetsOut", packetsOut},
+          {"bytesOut", bytesOut},         {"tapReads", tapReads}, {"tapWrites", tapWrites},
+          {"offloadDrops", offloadDrops}, {"tapWriteErrors", tapWriteErrors}};
 }
 
 Port::Port(Pod& pod, uint64_t networkId)
@@ -87,6 +88,7 @@ std::string Port::failure(const std::string& what, const std::string& error) con
 
 std::string Port::apply(const VirtualNetworkConfig& config, const std::string& netnsPath, io::Rtnl& rtnl) {
   if (!hasTap()) {
+    // Once per network: a short-lived thread enters the pod's namespace to create the device.
     const std::string name = interfaceNameOf(networkId_);
     Result<io::TapDevice> tap = io::inNetns<io::TapDevice>(
         netnsPath, [&]() -> Result<io::TapDevice> { return io::TapDevice::create(name, true); });

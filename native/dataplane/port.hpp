@@ -29,6 +29,7 @@ struct Source {
 struct PortCounters {
   uint64_t packetsIn = 0, bytesIn = 0;    // frames from the network written towards the TAP
   uint64_t packetsOut = 0, bytesOut = 0;  // frames read from the TAP (after segmentation) into the network
+  uint64_t tapReads = 0, tapWrites = 0;   // system calls: fewer than packets when offloads merge frames
   uint64_t offloadDrops = 0;              // TAP frames segmentFrame refused
   uint64_t tapWriteErrors = 0;            // frames the TAP did not take (queue full, device gone)
   nlohmann::json toJson() const;

@@ -24,7 +24,9 @@ void storeMac(uint8_t* out, uint64_t mac) {
 
 // One write per frame: a TAP takes a whole frame or none (its queue full, or the device gone).
 void writeToTap(Port& port, ByteView headerAndFrame) {
-  if (::write(port.fd(), headerAndFrame.data(), headerAndFrame.size()) != ssize_t(headerAndFrame.size()))
+  if (::write(port.fd(), headerAndFrame.data(), headerAndFrame.size()) == ssize_t(headerAndFrame.size()))
+    port.counters.tapWrites++;
+  else
     port.counters.tapWriteErrors++;
 }
 }  // namespace
@@ -89,9 +91,9 @@ Result<PodInfo> Worker::attach(PodOptions options, io::UdpSocket socket, io::Rtn
     if (Result<bool> watched = watch(pod->socket().fd(), pod->source()); !watched)
       info = Error{key + ": UDP socket: " + watched.error()};
   }
+  if (!info) pod->stop(nowMs());
   flush();
   if (!info) {
-    pod->stop(nowMs());
     retiredPods_.push_back(std::move(pod));
     return info;
   }
@@ -176,8 +178,9 @@ void Worker::onSocket(Pod& pod) {
     if (!received || *received == 0) break;
     const int64_t now = nowMs();
     recvBatch_.forEachDatagram([&](const InetAddress& from, ByteView datagram) { pod.receive(now, from, datagram); });
-    flush();
   }
+  // Once for all rounds: segments of a flow that arrived in consecutive batches still merge.
+  flush();
 }
 
 void Worker::onTap(Pod& pod, Port& port) {
@@ -189,6 +192,7 @@ void Worker::onTap(Pod& pod, Port& port) {
       if (errno != EAGAIN && errno != EINTR) pod.tapFailed(port, io::sysError("read").message);
       break;
     }
+    port.counters.tapReads++;
     if (size_t(n) < io::kVnetHeaderSize) continue;
     io::VnetHeader vnet;
     std::memcpy(&vnet, tapRead_.get(), io::kVnetHeaderSize);

@@ -306,7 +306,9 @@ TEST_F(DataplaneLab, MembersPingEachOtherOverIpv4AndIpv6AndCarryTcp) {
   }
   // The rfc4193 address too (its neighbour solicitations are answered by the node itself).
   for (const InetAddress& a : configOf("m2").assignedAddresses)
-    if (a.family == InetAddress::Family::V6) EXPECT_TRUE(pings(ns("m1"), a)) << a.ipString();
+    if (a.family == InetAddress::Family::V6) {
+      EXPECT_TRUE(pings(ns("m1"), a)) << a.ipString();
+    }
 
   InetAddress server = addressOf(configOf("m2"), InetAddress::Family::V4);
   server.port = 5201;
@@ -318,9 +320,16 @@ TEST_F(DataplaneLab, MembersPingEachOtherOverIpv4AndIpv6AndCarryTcp) {
   Result<json> status = dataplane->status("dpt/m1");
   ASSERT_TRUE(status.ok());
   const json counters = (*status)["networks"][0]["counters"];
-  EXPECT_GT(counters["bytesOut"].get<uint64_t>(), 1u << 20) << counters.dump();
-  EXPECT_GT(counters["packetsIn"].get<uint64_t>(), 0u);
-  EXPECT_EQ(counters["offloadDrops"], 0);
+  EXPECT_GT(counters.at("bytesOut").get<uint64_t>(), 1u << 20) << counters.dump();
+  EXPECT_GT(counters.at("packetsIn").get<uint64_t>(), 0u);
+  EXPECT_EQ(counters.at("offloadDrops"), 0);
+  // The offloads worked both ways: the sender read TCP super-frames and cut them to the MTU,
+  // the receiver's TAP got merged ones.
+  EXPECT_LT(counters.at("tapReads").get<uint64_t>(), counters.at("packetsOut").get<uint64_t>()) << counters.dump();
+  Result<json> receiver = dataplane->status("dpt/m2");
+  ASSERT_TRUE(receiver.ok());
+  const json received = (*receiver)["networks"][0]["counters"];
+  EXPECT_LT(received.at("tapWrites").get<uint64_t>(), received.at("packetsIn").get<uint64_t>()) << received.dump();
 }
 
 TEST_F(DataplaneLab, RestartFromRecordedStateKeepsAddressesAndIps) {
@@ -351,6 +360,44 @@ TEST_F(DataplaneLab, DetachRemovesTheTapAndTheNode) {
   EXPECT_FALSE(dataplane->status("dpt/m2").ok());
   EXPECT_FALSE(pings(ns("m1"), addressOf(configOf("m2"), InetAddress::Family::V4)));
   EXPECT_TRUE(pings(ns("m1"), addressOf(configOf("m3"), InetAddress::Family::V4)));
+}
+
+TEST_F(DataplaneLab, ConfigUpdateReplacesStaleRoutesAndSetsTheNewMtu) {
+  waitConfigured();
+  json network = recorder.records("dpt/ctl").networks.at(0);
+  network["mtu"] = 1400;
+  network["routes"][2] = {{"target", "198.19.201.0/24"}, {"via", "198.19.1.1"}};
+  ASSERT_TRUE(dataplane->setNetwork("dpt/ctl", network).ok());
+  for (const std::string& m : kMembers) {
+    ASSERT_TRUE(recorder.waitConfig("dpt/" + m, networkId, [](const Recorder::SeenConfig& s) { return s.config.mtu == 1400; }))
+        << m;
+    const std::string tap = interfaceNameOf(networkId);
+    EXPECT_EQ(recorder.config("dpt/" + m, networkId)->applyError, "");
+    EXPECT_EQ(ipJson(ns(m), "link show dev " + tap).at(0).at("mtu"), 1400);
+    const std::string routes = ipJson(ns(m), "route show dev " + tap).dump();
+    EXPECT_EQ(routes.find("198.19.200.0/24"), std::string::npos) << routes;
+    EXPECT_NE(routes.find("198.19.201.0/24"), std::string::npos) << routes;
+  }
+  // Still connected, and TCP is cut at the smaller MTU.
+  InetAddress server = addressOf(configOf("m3"), InetAddress::Family::V4);
+  server.port = 5202;
+  test::TransferResult t = test::transferTcp(ns("m1").path(), ns("m3").path(), server, 256 << 10, 0, true);
+  EXPECT_EQ(t.error, "");
+  EXPECT_EQ(t.receivedDigest, t.sentDigest);
+}
+
+TEST_F(DataplaneLab, LeaveRemovesTheTapAndJoinBringsItBack) {
+  waitConfigured();
+  const std::vector<InetAddress> addresses = configOf("m3").assignedAddresses;
+  ASSERT_TRUE(dataplane->leave("dpt/m3", networkId).ok());
+  EXPECT_EQ(recorder.config("dpt/m3", networkId)->op, VirtualNetworkConfigOperation::Destroy);
+  EXPECT_EQ(ipJson(ns("m3"), "link show dev " + interfaceNameOf(networkId)).size(), 0u);
+  EXPECT_FALSE(recorder.state("dpt/m3").count({StateObject::NetworkConfig, {networkId, 0}})) << "saved config deleted";
+  EXPECT_FALSE(dataplane->leave("dpt/m3", networkId).ok());
+  ASSERT_TRUE(dataplane->join("dpt/m3", networkId).ok());
+  waitConfigured();
+  EXPECT_EQ(configOf("m3").assignedAddresses, addresses);
+  EXPECT_TRUE(pings(ns("m3"), addressOf(configOf("m1"), InetAddress::Family::V4)));
 }
 
 TEST_F(DataplaneLab, TapDeletedUnderneathIsReportedAndClosed) {
@@ -418,11 +465,46 @@ TEST(Dataplane, AttachErrorsNameThePod) {
   EXPECT_NE(info.error().find("dpt/missing"), std::string::npos) << info.error();
   EXPECT_NE(info.error().find("dpt-does-not-exist"), std::string::npos) << info.error();
   EXPECT_FALSE(dataplane.status("dpt/missing").ok());
+  o.bind = {};
+  info = dataplane.attach(o);
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(info.error(), "dpt/missing: no UDP bind address");
+  o.bind = *InetAddress::parse("0.0.0.0/0");
   o.netnsPath = "";
   o.state[{StateObject::IdentitySecret, {0, 0}}] = bytesOf("not an identity");
   info = dataplane.attach(o);
   ASSERT_FALSE(info.ok());
   EXPECT_NE(info.error().find("dpt/missing"), std::string::npos) << info.error();
+}
+
+TEST(Dataplane, PodKeysAreUniqueAndControllerRecordsAreChecked) {
+  test::ScopedNetns solo("dpt-solo");
+  Recorder recorder;
+  Dataplane dataplane(recorder, 1);
+  PodOptions o;
+  o.key = "dpt/solo";
+  o.netnsPath = solo.path();
+  o.bind = *InetAddress::parse("127.0.0.1/0");
+  o.state[{StateObject::IdentitySecret, {0, 0}}] = bytesOf(vectorIdentity(0));
+  Result<PodInfo> first = dataplane.attach(o);
+  ASSERT_TRUE(first.ok()) << first.error();
+  EXPECT_NE(first->udpLocal.port, 0) << "port 0 picks one";
+  Result<PodInfo> again = dataplane.attach(o);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error(), "dpt/solo: already attached");
+  Result<bool> set = dataplane.setMember("dpt/solo", {{"nwid", "0000000000000001"}, {"id", "0000000001"}});
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.error(), "dpt/solo: runs no network controller");
+
+  o.key = "dpt/ctl";
+  o.state[{StateObject::IdentitySecret, {0, 0}}] = bytesOf(vectorIdentity(1));
+  o.controller = ControllerSetup{{json{{"id", "not a network id"}}}, {}};
+  Result<PodInfo> bad = dataplane.attach(o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().rfind("dpt/ctl: controller network record", 0), 0u) << bad.error();
+  EXPECT_FALSE(dataplane.status("dpt/ctl").ok()) << "a failed attach leaves nothing behind";
+  EXPECT_TRUE(dataplane.detach("dpt/solo").ok());
+  EXPECT_FALSE(dataplane.detach("dpt/solo").ok());
 }
 
 }  // namespace

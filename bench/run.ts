@@ -9,6 +9,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const suites: Record<string, { program: string; what: string }> = {
   crypto: { program: 'build/ztbench', what: 'identity generation; suites 1 and 3 against OpenSSL AES-256-GCM' },
+  frames: { program: 'build/frames_bench', what: 'VL2 frames between two in-process nodes against suite-3 crypto alone' },
   offload: { program: 'build/offload_bench', what: 'TAP-to-TAP TCP with and without virtio-net offloads (root)' },
 };
 

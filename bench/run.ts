@@ -12,6 +12,7 @@ type Suite = { what: string } & ({ program: string } | { module: string });
 
 const suites: Record<string, Suite> = {
   crypto: { program: 'build/ztbench', what: 'identity generation; suites 1 and 3 against OpenSSL AES-256-GCM' },
+  frames: { program: 'build/frames_bench', what: 'VL2 frames between two in-process nodes against suite-3 crypto alone' },
   offload: { program: 'build/offload_bench', what: 'TAP-to-TAP TCP with and without virtio-net offloads (root)' },
   dataplane: { module: './dataplane.js', what: 'iperf3/ping between two pods: raw veth, ztkube, wireguard-go; RSS per pod (root)' },
 };

@@ -102,6 +102,7 @@ struct Node::Impl {
   std::array<uint8_t, wire::kMaxPacketLength> rx{};     // dearmoring in place
   std::array<uint8_t, wire::kMaxPacketLength> plain{};  // decompressed packet
   Bytes tx;                                             // packet being built
+  RandomPool packetIds;
 
   bool rootMode = false;
   bool online = false;
@@ -729,7 +730,7 @@ void Node::Impl::runReleased(int64_t now) {
 Writer Node::Impl::startPacket(Address destination, Verb verb) {
   tx.clear();
   Writer w(std::move(tx));
-  w.u64(randomU64()).u40(destination.value).u40(self.address().value).u8(0).u64(0).u8(uint8_t(verb));
+  w.u64(packetIds.next()).u40(destination.value).u40(self.address().value).u8(0).u64(0).u8(uint8_t(verb));
   return w;
 }
 

@@ -1,21 +1,17 @@
-// VL2 end to end: a root, a controller node and three members in one process over a simulated
-// underlay (every wirePacketSend is delivered to the node at that address), using the `rich`
-// capture's identities, network id and network record. Everything but the UDP is real: the
-// members' Networks, the rules engine, credentials, multicast, and the controller node's
-// NetworkController over an in-memory ControllerStore.
+// VL2 end to end: a root, a controller node and three members in one process over the simulated
+// underlay of lab.hpp, using the `rich` capture's identities, network id and network record.
+// Everything but the UDP is real: the members' Networks, the rules engine, credentials,
+// multicast, and the controller node's NetworkController over an in-memory ControllerStore.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <deque>
-#include <new>
 #include <fstream>
-#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "controller/controller.hpp"
 #include "crypto/armor.hpp"
+#include "lab.hpp"
 #include "node.hpp"
 #include "vl1/world.hpp"
 #include "vl2/credentials.hpp"
@@ -28,33 +24,14 @@
 #include "wire/verbs_vl1.hpp"
 #include "wire/verbs_vl2.hpp"
 
-// Counts heap allocations while `countAllocations` is set (the hot-path test below).
-namespace {
-bool countAllocations = false;
-size_t allocations = 0;
-}  // namespace
-
-// Every replaceable form is defined, all on malloc/free, so that no allocation made by one
-// allocator is freed by another (AddressSanitizer reports that as a mismatch).
-void* operator new(size_t size, const std::nothrow_t&) noexcept {
-  if (countAllocations) ++allocations;
-  return std::malloc(size ? size : 1);
-}
-void* operator new(size_t size) {
-  if (void* p = operator new(size, std::nothrow)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](size_t size) { return operator new(size); }
-void* operator new[](size_t size, const std::nothrow_t&) noexcept { return operator new(size, std::nothrow); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-
 namespace zt {
 namespace {
 
 using nlohmann::json;
+using lab::Datagram;
+using lab::DeliveredFrame;
+using lab::LabHost;
+using lab::labAddress;
 
 const std::string kRich = std::string(ZT_VECTORS) + "/rich/";
 constexpr uint64_t kNetworkId = 0x315595f4f8c0ffeeULL;
@@ -69,123 +46,12 @@ std::string readText(const std::string& path) {
   return text;
 }
 
+std::string richSecret(const std::string& name) { return readText(kRich + name + ".identity.secret"); }
+
 Identity richIdentity(const std::string& name) {
-  Result<Identity> id = Identity::fromString(readText(kRich + name + ".identity.secret"));
+  Result<Identity> id = Identity::fromString(richSecret(name));
   EXPECT_TRUE(id.ok());
   return *id;
-}
-
-InetAddress labAddress(uint8_t host) { return InetAddress::v4({198, 18, 0, host}, 9993); }
-
-// ------------------------------------------------------------------------------------------------
-// The underlay and the hosts
-// ------------------------------------------------------------------------------------------------
-
-struct Datagram {
-  InetAddress from, to;
-  Bytes data;
-};
-
-struct DeliveredFrame {
-  uint64_t networkId, srcMac, dstMac;
-  uint16_t etherType;
-  Bytes payload;
-};
-
-class Underlay;
-
-class LabHost : public NodeHost {
- public:
-  LabHost(Underlay& net, InetAddress addr) : net_(net), addr_(addr) {}
-
-  std::optional<Bytes> stateGet(StateObject type, const StateId& id) override {
-    auto it = store.find({type, id});
-    if (it == store.end()) return std::nullopt;
-    return it->second;
-  }
-  void statePut(StateObject type, const StateId& id, std::optional<ByteView> data) override {
-    if (data) store[{type, id}] = Bytes(data->begin(), data->end());
-    else store.erase({type, id});
-  }
-  std::vector<StateId> stateList(StateObject type) override {
-    std::vector<StateId> out;
-    for (const auto& [key, value] : store)
-      if (key.first == type) out.push_back(key.second);
-    return out;
-  }
-  void onEvent(Event, std::string_view) override {}
-  bool wirePacketSend(int64_t, const InetAddress& to, ByteView data, unsigned) override;
-  void virtualNetworkFrame(uint64_t networkId, uint64_t srcMac, uint64_t dstMac, uint16_t etherType, uint16_t,
-                           ByteView payload) override {
-    if (recordFrames) frames.push_back({networkId, srcMac, dstMac, etherType, Bytes(payload.begin(), payload.end())});
-  }
-  int virtualNetworkConfig(uint64_t, VirtualNetworkConfigOperation op, const VirtualNetworkConfig& config) override {
-    configOps.push_back(op);
-    lastConfig = config;
-    return 0;
-  }
-
-  // Frames the host got with this ethertype and (optionally) from this source MAC.
-  size_t framesFrom(uint64_t srcMac, uint16_t etherType) const {
-    return size_t(std::count_if(frames.begin(), frames.end(), [&](const DeliveredFrame& f) {
-      return f.srcMac == srcMac && f.etherType == etherType;
-    }));
-  }
-
-  std::map<std::pair<StateObject, StateId>, Bytes> store;
-  std::vector<DeliveredFrame> frames;
-  bool recordFrames = true;
-  std::vector<VirtualNetworkConfigOperation> configOps;
-  VirtualNetworkConfig lastConfig;
-  std::unique_ptr<Node> node;
-  Identity identity;
-  int64_t deadline = 0;
-  const InetAddress& addr() const { return addr_; }
-
- private:
-  Underlay& net_;
-  InetAddress addr_;
-};
-
-class Underlay {
- public:
-  int64_t now = 1'795'566'153'000;
-  std::deque<Datagram> inFlight;
-  std::vector<Datagram> log;
-  std::map<std::string, LabHost*> hosts;
-
-  void send(const InetAddress& from, const InetAddress& to, ByteView data) {
-    log.push_back({from, to, Bytes(data.begin(), data.end())});
-    inFlight.push_back(log.back());
-  }
-
-  void deliverAll() {
-    for (int guard = 0; !inFlight.empty() && guard < 100000; ++guard) {
-      Datagram d = std::move(inFlight.front());
-      inFlight.pop_front();
-      auto it = hosts.find(d.to.toString());
-      if (it == hosts.end() || !it->second->node) continue;
-      ProcessResult r = it->second->node->processWirePacket(now, 0, d.from, d.data);
-      it->second->deadline = std::min(it->second->deadline, r.nextDeadline);
-    }
-  }
-
-  void run(int64_t ms) {
-    for (int64_t end = now + ms; now < end; now += 10) {
-      deliverAll();
-      for (auto& [addr, h] : hosts)
-        if (h->node && now >= h->deadline) h->deadline = h->node->processBackgroundTasks(now).nextDeadline;
-      deliverAll();
-    }
-  }
-};
-
-bool LabHost::wirePacketSend(int64_t, const InetAddress& to, ByteView data, unsigned) {
-  const bool counting = countAllocations;  // the simulated underlay's copies are not the node's
-  countAllocations = false;
-  net_.send(addr_, to, data);
-  countAllocations = counting;
-  return true;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -264,19 +130,12 @@ Bytes arpPacket(uint16_t op, uint64_t senderMac, std::array<uint8_t, 4> senderIp
 // The lab
 // ------------------------------------------------------------------------------------------------
 
-class NetworkLab : public ::testing::Test {
+class NetworkLab : public ::testing::Test, protected lab::Lab {
  protected:
   void SetUp() override {
-    signer.secret = {};
-    randomBytes(signer.secret);
-    signer.pub = publicKeyOf(signer.secret);
-    Identity rootId = richIdentity("root");
-    planet.type = World::Planet;
-    planet.id = World::kPublicPlanetId;
-    planet.timestamp = 1'900'000'000'000;
-    planet.updatesMustBeSignedBy = signer.pub;
-    planet.roots.push_back({rootId.publicOnly(), {labAddress(1)}});
-    planet.sign(signer.secret, signer.pub);
+    net.now = 1'795'566'153'000;  // the rich capture's time
+    const lab::KeyPair signer = lab::freshKeyPair();
+    planet = lab::makePlanet(richIdentity("root"), labAddress(1), 1'900'000'000'000, signer, signer.pub);
 
     json network = json::parse(std::ifstream(kRich + "network.json"));
     network["multicastLimit"] = 8;
@@ -288,33 +147,13 @@ class NetworkLab : public ::testing::Test {
       if (m["address"] != "1233366eb5") m["ipAssignments"] = json::array();  // picked from the pools
       store.saveMember(m);
     }
-    root = &addHost(1, "root", {.rootMode = true});
-    ctl = &addHost(2, "ctl");
+    root = &addHost(1, richSecret("root"), {.rootMode = true});
+    ctl = &addHost(2, richSecret("ctl"));
     controller = std::make_unique<NetworkController>(ctl->identity, store);
     ctl->node->setNetconfMaster(controller.get());
-    m1 = &addHost(3, "m1");
-    m2 = &addHost(4, "m2");
-    m3 = &addHost(5, "m3");
-  }
-
-  LabHost& addHost(uint8_t host, const std::string& name, NodeOptions options = {}) {
-    auto h = std::make_unique<LabHost>(net, labAddress(host));
-    h->identity = richIdentity(name);
-    const std::string secret = h->identity.toString(true);
-    h->store[{StateObject::IdentitySecret, {0, 0}}] = Bytes(secret.begin(), secret.end());
-    h->store[{StateObject::Planet, {0, 0}}] = planet.serialize();
-    boot(*h, options);
-    LabHost& ref = *h;
-    net.hosts[ref.addr().toString()] = &ref;
-    owned.push_back(std::move(h));
-    return ref;
-  }
-
-  void boot(LabHost& h, NodeOptions options = {}) {
-    Result<std::unique_ptr<Node>> node = Node::create(h, net.now, options);
-    ASSERT_TRUE(node.ok()) << (node.ok() ? "" : node.error());
-    h.node = std::move(*node);
-    h.deadline = net.now;
+    m1 = &addHost(3, richSecret("m1"));
+    m2 = &addHost(4, richSecret("m2"));
+    m3 = &addHost(5, richSecret("m3"));
   }
 
   uint64_t macOf(const LabHost& h) const { return memberMac(h.identity.address(), kNetworkId); }
@@ -364,15 +203,8 @@ class NetworkLab : public ::testing::Test {
     return 0;
   }
 
-  struct {
-    SecretKey secret;
-    PublicKey pub;
-  } signer;
-  World planet;
-  Underlay net;
   MemoryControllerStore store;
   std::unique_ptr<NetworkController> controller;
-  std::vector<std::unique_ptr<LabHost>> owned;
   LabHost *root = nullptr, *ctl = nullptr, *m1 = nullptr, *m2 = nullptr, *m3 = nullptr;
 };
 
@@ -440,19 +272,19 @@ TEST_F(NetworkLab, FrameSendAndReceiveDoNotAllocate) {
     sendFrame(*m1, macOf(*m2), kIpv4, *payload);  // warm-up: credentials pushed, gating cached
     m2->recordFrames = false;
     net.inFlight.clear();
-    countAllocations = true;
-    allocations = 0;
+    lab::countingAllocations = true;
+    lab::allocationsCounted = 0;
     m1->node->processVirtualNetworkFrame(net.now, kNetworkId, macOf(*m1), macOf(*m2), kIpv4, 0, *payload);
-    countAllocations = false;
-    EXPECT_EQ(allocations, 0u) << "send of " << payload->size() << " bytes";
+    lab::countingAllocations = false;
+    EXPECT_EQ(lab::allocationsCounted, 0u) << "send of " << payload->size() << " bytes";
     std::vector<Datagram> datagrams(net.inFlight.begin(), net.inFlight.end());
     net.inFlight.clear();
     ASSERT_EQ(datagrams.size(), payload == &big ? 2u : 1u);
-    countAllocations = true;
-    allocations = 0;
+    lab::countingAllocations = true;
+    lab::allocationsCounted = 0;
     for (const Datagram& d : datagrams) m2->node->processWirePacket(net.now, 0, d.from, d.data);
-    countAllocations = false;
-    EXPECT_EQ(allocations, 0u) << "receive of " << payload->size() << " bytes";
+    lab::countingAllocations = false;
+    EXPECT_EQ(lab::allocationsCounted, 0u) << "receive of " << payload->size() << " bytes";
     m2->recordFrames = true;
     net.inFlight.clear();
   }

@@ -1,16 +1,12 @@
-// Several Nodes in one process over a simulated underlay (198.18.0.0/24, port 9993): every
-// wirePacketSend is delivered to the node at that address's processWirePacket, time advances in
-// steps and processBackgroundTasks runs at each node's deadline. Everything but the UDP is real.
+// VL1 end to end: a root and leaves in one process over the simulated underlay of lab.hpp.
 #include <gtest/gtest.h>
 
-#include <deque>
 #include <fstream>
-#include <functional>
-#include <map>
 
 #include <nlohmann/json.hpp>
 
 #include "crypto/armor.hpp"
+#include "lab.hpp"
 #include "node.hpp"
 #include "vl1/world.hpp"
 #include "wire/compress.hpp"
@@ -21,8 +17,12 @@ namespace zt {
 namespace {
 
 using nlohmann::json;
-
-constexpr uint64_t kLabPlanetId = World::kPublicPlanetId;
+using lab::Datagram;
+using lab::KeyPair;
+using lab::LabHost;
+using lab::freshKeyPair;
+using lab::labAddress;
+using lab::makePlanet;
 
 // Identities recorded from 1.14 (valid, with secrets): instant to load, unlike generation.
 std::string vectorIdentity(size_t i) {
@@ -34,130 +34,6 @@ std::string vectorIdentity(size_t i) {
 }
 
 Bytes bytesOf(std::string_view s) { return Bytes(s.begin(), s.end()); }
-
-InetAddress labAddress(uint8_t host) { return InetAddress::v4({198, 18, 0, host}, 9993); }
-
-struct Datagram {
-  InetAddress from, to;
-  Bytes data;
-};
-
-class Underlay;
-
-// One node and its host: an in-memory state store, the events it fired.
-class LabHost : public NodeHost {
- public:
-  LabHost(Underlay& net, InetAddress addr) : net_(net), addr_(addr) {}
-
-  std::optional<Bytes> stateGet(StateObject type, const StateId& id) override {
-    auto it = store.find({type, id});
-    if (it == store.end()) return std::nullopt;
-    return it->second;
-  }
-  void statePut(StateObject type, const StateId& id, std::optional<ByteView> data) override {
-    ++puts[type];
-    if (data) store[{type, id}] = Bytes(data->begin(), data->end());
-    else store.erase({type, id});
-  }
-  std::vector<StateId> stateList(StateObject type) override {
-    std::vector<StateId> ids;
-    for (const auto& [key, value] : store)
-      if (key.first == type) ids.push_back(key.second);
-    return ids;
-  }
-  void onEvent(Event e, std::string_view detail) override {
-    events.push_back(e);
-    lastDetail = std::string(detail);
-  }
-  bool wirePacketSend(int64_t, const InetAddress& to, ByteView data, unsigned) override;
-
-  bool fired(Event e) const { return std::find(events.begin(), events.end(), e) != events.end(); }
-  const InetAddress& addr() const { return addr_; }
-
-  std::map<std::pair<StateObject, StateId>, Bytes> store;
-  std::map<StateObject, int> puts;
-  std::vector<Event> events;
-  std::string lastDetail;
-  std::unique_ptr<Node> node;
-  int64_t deadline = 0;
-
- private:
-  Underlay& net_;
-  InetAddress addr_;
-};
-
-class Underlay {
- public:
-  int64_t now = 1'700'000'000'000;
-  std::deque<Datagram> inFlight;
-  std::vector<Datagram> log;  // everything ever sent
-  std::map<std::string, LabHost*> hosts;  // by "ip/port"
-  std::function<bool(const Datagram&)> filter;  // false: lose the datagram
-
-  void send(const InetAddress& from, const InetAddress& to, ByteView data) {
-    Datagram d{from, to, Bytes(data.begin(), data.end())};
-    log.push_back(d);
-    inFlight.push_back(std::move(d));
-  }
-
-  void deliverAll() {
-    for (int guard = 0; !inFlight.empty() && guard < 100000; ++guard) {
-      Datagram d = std::move(inFlight.front());
-      inFlight.pop_front();
-      if (filter && !filter(d)) continue;
-      auto it = hosts.find(d.to.toString());
-      if (it == hosts.end() || !it->second->node) continue;
-      ProcessResult r = it->second->node->processWirePacket(now, 0, d.from, d.data);
-      it->second->deadline = std::min(it->second->deadline, r.nextDeadline);
-    }
-  }
-
-  // Advances simulated time in 10 ms steps, delivering traffic and running background tasks.
-  void run(int64_t ms) {
-    for (int64_t end = now + ms; now < end; now += 10) {
-      deliverAll();
-      for (auto& [addr, h] : hosts) {
-        if (h->node && now >= h->deadline) h->deadline = h->node->processBackgroundTasks(now).nextDeadline;
-      }
-      deliverAll();
-    }
-  }
-
-  // Feeds one datagram directly (a crafted or replayed packet).
-  void inject(LabHost& to, const InetAddress& from, ByteView data) {
-    to.node->processWirePacket(now, 0, from, data);
-    deliverAll();
-  }
-};
-
-bool LabHost::wirePacketSend(int64_t, const InetAddress& to, ByteView data, unsigned) {
-  net_.send(addr_, to, data);
-  return true;
-}
-
-struct KeyPair {
-  SecretKey secret;
-  PublicKey pub;
-};
-
-KeyPair freshKeyPair() {
-  KeyPair k;
-  randomBytes(k.secret);
-  k.pub = publicKeyOf(k.secret);
-  return k;
-}
-
-World makePlanet(const Identity& root, const InetAddress& endpoint, uint64_t timestamp, const KeyPair& signer,
-                 const PublicKey& nextKey) {
-  World w;
-  w.type = World::Planet;
-  w.id = kLabPlanetId;
-  w.timestamp = timestamp;
-  w.updatesMustBeSignedBy = nextKey;
-  w.roots.push_back({root.publicOnly(), {endpoint}});
-  w.sign(signer.secret, signer.pub);
-  return w;
-}
 
 Identity identityOf(const std::string& secretText) {
   Result<Identity> id = Identity::fromString(secretText);
@@ -174,7 +50,7 @@ std::string impostorOf(Address taken) {
 }
 
 // A root on .1 with a planet naming it, three leaves on .2-.4 using that planet.
-class NodeLab : public ::testing::Test {
+class NodeLab : public ::testing::Test, protected lab::Lab {
  protected:
   void SetUp() override {
     signer = freshKeyPair();
@@ -184,21 +60,6 @@ class NodeLab : public ::testing::Test {
     leafA = &addHost(2, vectorIdentity(1));
     leafB = &addHost(3, vectorIdentity(2));
     leafC = &addHost(4, vectorIdentity(3));
-  }
-
-  LabHost& addHost(uint8_t host, const std::optional<std::string>& secret, NodeOptions options = {},
-                   std::optional<World> world = std::nullopt) {
-    auto h = std::make_unique<LabHost>(net, labAddress(host));
-    if (secret) h->store[{StateObject::IdentitySecret, {0, 0}}] = Bytes(secret->begin(), secret->end());
-    h->store[{StateObject::Planet, {0, 0}}] = (world ? *world : planet).serialize();
-    Result<std::unique_ptr<Node>> node = Node::create(*h, net.now, options);
-    EXPECT_TRUE(node.ok()) << (node.ok() ? "" : node.error());
-    if (node.ok()) h->node = std::move(*node);
-    h->deadline = net.now;
-    LabHost& ref = *h;
-    net.hosts[ref.addr().toString()] = &ref;
-    owned.push_back(std::move(h));
-    return ref;
   }
 
   const PeerInfo* peerOf(LabHost& h, Address a) {
@@ -226,11 +87,8 @@ class NodeLab : public ::testing::Test {
     return out;
   }
 
-  Underlay net;
   KeyPair signer;
   Identity rootIdentity;
-  World planet;
-  std::vector<std::unique_ptr<LabHost>> owned;
   LabHost *root = nullptr, *leafA = nullptr, *leafB = nullptr, *leafC = nullptr;
   std::vector<PeerInfo> peersCache;
 };
@@ -344,7 +202,7 @@ TEST_F(NodeLab, PlanetUpdateFromRootIsAcceptedFragmentedAndStored) {
   KeyPair next = freshKeyPair();
   World rev1 = makePlanet(rootIdentity, labAddress(1), 1'800'000'000'000, signer, next.pub);
   World rev2 = makePlanet(rootIdentity, labAddress(1), 1'800'000'000'001, next, next.pub);
-  Underlay& n = net;
+  lab::Underlay& n = net;
   n.hosts.clear();
   owned.clear();
   root = &addHost(1, vectorIdentity(0), {.physicalMtu = 200, .rootMode = true}, rev2);
@@ -641,7 +499,7 @@ TEST_F(NodeDrops, UnknownSendersAreHeldBoundedAndThenDropped) {
 
 class NodeState : public ::testing::Test {
  protected:
-  Underlay net;
+  lab::Underlay net;
 };
 
 TEST_F(NodeState, RestartOnSameStateKeepsAddress) {

@@ -236,4 +236,12 @@ uint64_t randomU64() {
   return v;
 }
 
+uint64_t RandomPool::next() {
+  if (used_ == values_.size()) {
+    randomBytes({reinterpret_cast<uint8_t*>(values_.data()), sizeof values_});
+    used_ = 0;
+  }
+  return values_[used_++];
+}
+
 }  // namespace zt

@@ -3,6 +3,7 @@
 // AES keys, built once, so the per-packet path does no key setup and no allocation. A PeerCipher
 // reuses its OpenSSL contexts for every packet: use one from one thread at a time.
 #pragma once
+#include <array>
 #include <memory>
 
 #include "crypto/identity.hpp"
@@ -40,5 +41,17 @@ void salsa2012Xor(MutableByteView data, const uint8_t key[32], const uint8_t non
 // Cryptographically secure random bytes (libsodium).
 void randomBytes(MutableByteView out);
 uint64_t randomU64();
+
+// Random 64-bit values (packet ids) from the same source, drawn a batch at a time: libsodium
+// makes one getrandom system call per request, which cost more than a frame's cipher work.
+// One per Node (not thread-safe).
+class RandomPool {
+ public:
+  uint64_t next();
+
+ private:
+  std::array<uint64_t, 64> values_{};
+  size_t used_ = 64;
+};
 
 }  // namespace zt

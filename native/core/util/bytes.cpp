@@ -61,32 +61,9 @@ uint64_t Reader::u64() {
   return b.empty() ? 0 : loadU64(b.data());
 }
 
-Writer& Writer::u8(uint8_t v) {
-  out_.push_back(v);
-  return *this;
-}
-Writer& Writer::u16(uint16_t v) {
-  uint8_t b[2];
-  storeU16(b, v);
-  return bytes(b);
-}
 Writer& Writer::u32(uint32_t v) {
   uint8_t b[4] = {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
   return bytes(b);
-}
-Writer& Writer::u40(uint64_t v) {
-  uint8_t b[5];
-  storeU40(b, v);
-  return bytes(b);
-}
-Writer& Writer::u64(uint64_t v) {
-  uint8_t b[8];
-  storeU64(b, v);
-  return bytes(b);
-}
-Writer& Writer::bytes(ByteView v) {
-  out_.insert(out_.end(), v.begin(), v.end());
-  return *this;
 }
 void Writer::patchU16(size_t offset, uint16_t v) { storeU16(out_.data() + offset, v); }
 

@@ -94,4 +94,29 @@ inline void storeU64(uint8_t* p, uint64_t v) {
   for (int i = 7; i >= 0; --i, v >>= 8) p[i] = uint8_t(v);
 }
 
+// Inline: every packet built goes through these, a dozen fields per packet.
+inline Writer& Writer::bytes(ByteView v) {
+  out_.insert(out_.end(), v.begin(), v.end());
+  return *this;
+}
+inline Writer& Writer::u8(uint8_t v) {
+  out_.push_back(v);
+  return *this;
+}
+inline Writer& Writer::u16(uint16_t v) {
+  uint8_t b[2];
+  storeU16(b, v);
+  return bytes(b);
+}
+inline Writer& Writer::u40(uint64_t v) {
+  uint8_t b[5];
+  storeU40(b, v);
+  return bytes(b);
+}
+inline Writer& Writer::u64(uint64_t v) {
+  uint8_t b[8];
+  storeU64(b, v);
+  return bytes(b);
+}
+
 }  // namespace zt

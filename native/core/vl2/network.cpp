@@ -429,6 +429,14 @@ void Network::receiveRevocation(int64_t now, Address sender, const Revocation& r
 
 RulesVerdict Network::evaluate(FrameDirection direction, Address sender, Address receiver, uint64_t srcMac,
                                uint64_t dstMac, uint16_t etherType, ByteView payload, const Membership* peer) {
+  // Rules that open with ACCEPT (the default) accept every frame, both ways, before any match,
+  // copy or capability: the verdict needs nothing from the frame.
+  if (!config_->rules.empty() && config_->rules.front().type == RuleType::ActionAccept) {
+    RulesVerdict accept;
+    accept.action = RulesAction::Accept;
+    accept.networkResult = ListResult::Accept;
+    return accept;
+  }
   const FrameMeta meta = frameMeta(id_, direction, sender, receiver, srcMac, dstMac, etherType, payload);
   RulesContext context;
   context.networkRules = config_->rules;

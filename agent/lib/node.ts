@@ -110,6 +110,8 @@ export interface PeerInfo {
   /** ms, -1 unknown. */
   latency: number;
   role: PeerRole;
+  /** Some path to the peer is alive (else it is reached through a root). */
+  direct: boolean;
   paths: PeerPath[];
 }
 

@@ -12,6 +12,7 @@
 #include "addon/bindings.hpp"
 #include "controller/controller.hpp"
 #include "node.hpp"
+#include "node_json.hpp"
 #include "vl2/text_forms.hpp"
 
 namespace zt::addon {
@@ -164,20 +165,6 @@ class JsHost final : public NodeHost {
       virtualNetworkConfig_, pathCheck_, pathLookup_, controllerChange_;
 };
 
-nlohmann::json pathJson(const PathInfo& p) {
-  return {{"localSocket", p.localSocket}, {"remote", p.remote.toString()}, {"lastSend", p.lastSend},
-          {"lastReceive", p.lastReceive}, {"preferred", p.preferred}, {"alive", p.alive}};
-}
-
-const char* roleName(PeerRole r) {
-  switch (r) {
-    case PeerRole::Planet: return "PLANET";
-    case PeerRole::Moon: return "MOON";
-    case PeerRole::Leaf: return "LEAF";
-  }
-  return "LEAF";
-}
-
 class NodeWrap : public Napi::ObjectWrap<NodeWrap> {
  public:
   static Napi::Function define(Napi::Env env) {
@@ -323,33 +310,12 @@ class NodeWrap : public Napi::ObjectWrap<NodeWrap> {
 
   Napi::Value peers(const Napi::CallbackInfo& info) {
     nlohmann::json list = nlohmann::json::array();
-    for (const PeerInfo& p : node(info.Env()).peers()) {
-      nlohmann::json paths = nlohmann::json::array();
-      for (const PathInfo& path : p.paths) paths.push_back(pathJson(path));
-      list.push_back({{"address", p.address.toString()},
-                      {"protocolVersion", p.protocolVersion},
-                      {"version", p.versionMajor < 0 ? nlohmann::json(nullptr)
-                                                     : nlohmann::json(std::to_string(p.versionMajor) + "." +
-                                                                      std::to_string(p.versionMinor) + "." +
-                                                                      std::to_string(p.versionRevision))},
-                      {"latency", p.latency},
-                      {"role", roleName(p.role)},
-                      {"paths", paths}});
-    }
+    for (const PeerInfo& p : node(info.Env()).peers()) list.push_back(peerInfoToJson(p));
     return Napi::String::New(info.Env(), list.dump());
   }
 
   Napi::Value counters(const Napi::CallbackInfo& info) {
-    Counters c = node(info.Env()).counters();
-    nlohmann::json dropped = nlohmann::json::object();
-    for (size_t i = 0; i < c.dropped.size(); ++i) dropped[dropReasonName(DropReason(i))] = c.dropped[i];
-    nlohmann::json j = {{"dropped", dropped},
-                        {"packetsReceived", c.packetsReceived},
-                        {"packetsSent", c.packetsSent},
-                        {"packetsRelayed", c.packetsRelayed},
-                        {"echoRepliesReceived", c.echoRepliesReceived},
-                        {"whoisAnswered", c.whoisAnswered}};
-    return Napi::String::New(info.Env(), j.dump());
+    return Napi::String::New(info.Env(), countersToJson(node(info.Env()).counters()).dump());
   }
 
   Napi::Value addLocalInterfaceAddress(const Napi::CallbackInfo& info) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "dataplane/worker.hpp"
+#include "node_json.hpp"
 #include "vl2/mac.hpp"
 #include "wire/codec_util.hpp"
 
@@ -12,42 +13,10 @@ using nlohmann::json;
 
 namespace {
 
-const char* roleName(PeerRole role) {
-  switch (role) {
-    case PeerRole::Planet: return "PLANET";
-    case PeerRole::Moon: return "MOON";
-    case PeerRole::Leaf: break;
-  }
-  return "LEAF";
-}
-
-json peerJson(const PeerInfo& p) {
-  json paths = json::array();
-  bool direct = false;
-  for (const PathInfo& path : p.paths) {
-    direct = direct || path.alive;
-    paths.push_back({{"address", path.remote.toString()}, {"lastSend", path.lastSend},
-                     {"lastReceive", path.lastReceive}, {"preferred", path.preferred}, {"active", path.alive}});
-  }
-  std::string version;
-  if (p.versionMajor >= 0)
-    version = std::to_string(p.versionMajor) + "." + std::to_string(p.versionMinor) + "." + std::to_string(p.versionRevision);
-  return {{"address", p.address.toString()}, {"role", roleName(p.role)}, {"latency", p.latency},
-          {"version", version}, {"direct", direct}, {"paths", paths}};
-}
-
-json nodeCountersJson(const Counters& c, uint64_t sendDrops) {
-  json dropped = json::object();
-  for (size_t r = 0; r < size_t(DropReason::kCount); ++r) dropped[dropReasonName(DropReason(r))] = c.dropped[r];
-  return {{"packetsReceived", c.packetsReceived}, {"packetsSent", c.packetsSent}, {"packetsRelayed", c.packetsRelayed},
-          {"dropped", dropped}, {"sendDrops", sendDrops}};
-}
-
-json memberStatusJson(const MemberStatus& s) {
-  return {{"address", s.address.toString()}, {"authorized", s.authorized}, {"activeBridge", s.activeBridge},
-          {"identity", s.identity}, {"ipAssignments", s.ipAssignments}, {"revision", s.revision},
-          {"lastSeen", s.lastSeen}, {"physicalAddress", s.physicalAddress.empty() ? "" : s.physicalAddress.toString()},
-          {"online", s.online}};
+json countersWithSendDrops(const Counters& c, uint64_t sendDrops) {
+  json j = countersToJson(c);
+  j["sendDrops"] = sendDrops;
+  return j;
 }
 
 // A status whose config the TAP should follow: OK, or a port error on an earlier config of ours.
@@ -152,7 +121,7 @@ Result<bool> Pod::leave(int64_t now, uint64_t networkId) {
 json Pod::status() const {
   const NodeStatus s = node_->status();
   json peers = json::array();
-  for (const PeerInfo& p : node_->peers()) peers.push_back(peerJson(p));
+  for (const PeerInfo& p : node_->peers()) peers.push_back(peerInfoToJson(p));
   json networks = json::array();
   for (uint64_t id : node_->networks()) {
     json network = virtualNetworkConfigToJson(*node_->networkConfig(id));
@@ -164,7 +133,7 @@ json Pod::status() const {
   return {{"pod", key()},       {"address", s.address.toString()}, {"publicIdentity", s.publicIdentity},
           {"online", s.online}, {"udpLocal", socket_.localAddress().toString()},
           {"peers", peers},     {"networks", networks},
-          {"counters", nodeCountersJson(node_->counters(), sendDrops)}};
+          {"counters", countersWithSendDrops(node_->counters(), sendDrops)}};
 }
 
 Result<bool> Pod::changeRecords(int64_t now, const ControllerCall& call) {
@@ -179,7 +148,7 @@ Result<bool> Pod::changeRecords(int64_t now, const ControllerCall& call) {
 Result<json> Pod::memberStatus(int64_t now, uint64_t networkId) {
   if (!controller_) return failure("runs no network controller");
   json out = json::array();
-  for (const MemberStatus& s : controller_->memberStatus(uint64_t(now), networkId)) out.push_back(memberStatusJson(s));
+  for (const MemberStatus& s : controller_->memberStatus(uint64_t(now), networkId)) out.push_back(memberStatusToJson(s));
   return out;
 }
 

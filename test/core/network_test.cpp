@@ -169,6 +169,18 @@ class NetworkLab : public ::testing::Test, protected lab::Lab {
     net.run(1000);
   }
 
+  // Joins and runs only until every member has its config (as a host reacting to it at once).
+  void joinUntilConfigured(std::initializer_list<LabHost*> members) {
+    net.run(2000);  // HELLOs to the root
+    for (LabHost* h : members) ASSERT_EQ(h->node->join(net.now, kNetworkId), ResultCode::Ok);
+    auto configured = [&] {
+      return std::all_of(members.begin(), members.end(),
+                         [&](LabHost* h) { return configOf(*h).status == VirtualNetworkStatus::Ok; });
+    };
+    for (int64_t waited = 0; waited < 15000 && !configured(); waited += 10) net.run(10);
+    ASSERT_TRUE(configured());
+  }
+
   void subscribeResolutionGroups(LabHost& h) {
     const VirtualNetworkConfig c = configOf(h);
     for (const InetAddress& a : c.assignedAddresses) {
@@ -305,6 +317,49 @@ TEST_F(NetworkLab, ArpRequestReachesOnlyTheOwnerAndTheReplyComesBack) {
   EXPECT_EQ(m3->framesFrom(macOf(*m1), kArp), 0u);
   sendFrame(*m2, macOf(*m1), kArp, arpPacket(2, macOf(*m2), ipv4Of(c2), macOf(*m1), ipv4Of(c1)));
   EXPECT_EQ(m1->framesFrom(macOf(*m2), kArp), 1u);
+}
+
+// As a host does it: each port subscribes the moment its config arrives (no settling time), frames
+// flow between members, then addresses are resolved. Each request reaches its owner only. The
+// askers are chosen so that the rules let the request through (m1, tag 1, and m3, tag 4, differ
+// by more than 2); m1's request for m3 is dropped by that rule.
+TEST_F(NetworkLab, ArpRequestsReachTheirOwnersWhenPortsSubscribeAsConfigsArrive) {
+  setAuthorized(*m3, true);
+  joinUntilConfigured({m1, m2, m3});
+  for (LabHost* h : {m1, m2, m3}) subscribeResolutionGroups(*h);
+  const VirtualNetworkConfig c1 = configOf(*m1), c2 = configOf(*m2);
+  sendFrame(*m1, macOf(*m2), kIpv4, ipv4Packet(ipv4Of(c1), ipv4Of(c2), 1, icmpEcho(56)));
+  ASSERT_EQ(m2->framesFrom(macOf(*m1), kIpv4), 1u);
+
+  auto resolve = [&](LabHost& asker, LabHost& target) {
+    const Bytes request = arpPacket(1, macOf(asker), ipv4Of(configOf(asker)), 0, ipv4Of(configOf(target)));
+    for (int attempt = 0; attempt < 5 && target.framesFrom(macOf(asker), kArp) == 0; ++attempt)
+      sendFrame(asker, kBroadcastMac, kArp, request);
+    return request;
+  };
+  auto got = [](const LabHost& h, const Bytes& request) {
+    return std::count_if(h.frames.begin(), h.frames.end(),
+                         [&](const DeliveredFrame& f) { return f.etherType == kArp && f.payload == request; });
+  };
+  const Bytes forM2 = resolve(*m1, *m2);
+  EXPECT_EQ(got(*m2, forM2), 1);
+  EXPECT_EQ(got(*m3, forM2), 0);
+  const Bytes forM3 = resolve(*m2, *m3);
+  EXPECT_EQ(got(*m3, forM3), 1);
+  EXPECT_EQ(got(*m1, forM3), 0);
+  EXPECT_EQ(got(*m3, resolve(*m1, *m3)), 0) << "tags 1 and 4 differ by more than 2";
+}
+
+// A config that enables broadcast makes (ff:ff:ff:ff:ff:ff, 0) a group of the member's at once,
+// announced at once: a broadcast right after the configs arrive is not held up until the next
+// periodic announcement.
+TEST_F(NetworkLab, BroadcastReachesMembersRightAfterTheirConfigsArrive) {
+  setAuthorized(*m3, true);
+  joinUntilConfigured({m1, m2, m3});
+  sendFrame(*m2, kBroadcastMac, kIpv4,
+            ipv4Packet(ipv4Of(configOf(*m2)), {198, 19, 1, 255}, 17, transportHeader(5000, 5000, false)));
+  EXPECT_EQ(m1->framesFrom(macOf(*m2), kIpv4), 1u);
+  EXPECT_EQ(m3->framesFrom(macOf(*m2), kIpv4), 1u);
 }
 
 // The host's neighbour solicitation for another member's RFC 4193 or 6PLANE address is answered

@@ -248,19 +248,25 @@ describe('VL2 live over UDP on 127.0.0.1', () => {
     const v6dst = ipv6Bytes(addressesOf(m2, (a) => a.startsWith('fd00:1234'))[0]!);
     await deliver(m1, m2, IPV6, ipv6(v6src, v6dst, 17, transport(5000, 5001, false)));
 
-    // ARP: a request goes to the group of its target address, so each member gets the request for its own.
-    for (const [target, other] of [[m2, m3], [m3, m2]] as const) {
-      const request = arpRequest(macOf(m1), ipv4Of(m1), ipv4Of(target));
-      await repeat('ARP request', () => send(m1, BROADCAST, ARP, request), () => framesFrom(target, m1, ARP).length > 0);
-      expect(framesFrom(target, m1, ARP)[0]!.payload).toEqual(request);
-      expect(framesFrom(other, m1, ARP).filter((f) => f.payload.equals(request))).toHaveLength(0);
+    // ARP: a request goes to the group of its target address, so only the target gets it. The
+    // askers suit the rules: m1 (tag 1) and m3 (tag 4) differ by more than 2, so the tag rule drops
+    // whatever one of them sends the other (the capture-outcomes case below checks that).
+    for (const [asker, target, other] of [[m1, m2, m3], [m2, m3, m1]] as const) {
+      const request = arpRequest(macOf(asker), ipv4Of(asker), ipv4Of(target));
+      await repeat(
+        `ARP request for ${target.host.node.address}`,
+        () => send(asker, BROADCAST, ARP, request),
+        () => framesFrom(target, asker, ARP).length > 0,
+      );
+      expect(framesFrom(target, asker, ARP)[0]!.payload).toEqual(request);
+      expect(framesFrom(other, asker, ARP).filter((f) => f.payload.equals(request))).toHaveLength(0);
     }
-    // A plain broadcast reaches both other members.
-    const broadcast = ipv4(ipv4Of(m1), '198.19.1.255', 17, transport(5000, 5000, false));
+    // A plain broadcast from m2 reaches both other members (the tag rule lets m2's frames through).
+    const broadcast = ipv4(ipv4Of(m2), '198.19.1.255', 17, transport(5000, 5000, false));
     await repeat(
       'broadcast',
-      () => send(m1, BROADCAST, IPV4, broadcast),
-      () => [m2, m3].every((m) => framesFrom(m, m1, IPV4).some((f) => f.dst === BROADCAST)),
+      () => send(m2, BROADCAST, IPV4, broadcast),
+      () => [m1, m3].every((m) => framesFrom(m, m2, IPV4).some((f) => f.dst === BROADCAST)),
     );
   });
 

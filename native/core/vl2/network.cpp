@@ -305,8 +305,12 @@ void Network::applyConfig(int64_t now, NetworkConfig next) {
   if (!changed && failure_ == VirtualNetworkStatus::Ok) return;
   failure_ = VirtualNetworkStatus::Ok;
   if (changed) {
+    // A config that enables broadcast makes the broadcast group one of ours: a joined group.
+    const MulticastGroup broadcast[] = {{kBroadcastMac, 0}};
+    const bool hadBroadcast = subscribesTo(broadcast[0]);
     adopt(now, std::move(next));
     persist();
+    if (!hadBroadcast && subscribesTo(broadcast[0])) announceJoined(now, broadcast);
   }
   reportToHost(VirtualNetworkConfigOperation::ConfigUpdate);
 }
@@ -596,10 +600,16 @@ void Network::receiveExtFrame(int64_t now, const Identity& sender, uint64_t pack
 void Network::subscribe(int64_t now, const MulticastGroup& group) {
   if (!subscriptions_.insert(group).second) return;
   const MulticastGroup one[] = {group};
-  for (Address up : upstreams(now)) announce(now, up, one);
+  announceJoined(now, one);
+}
+
+// Groups we just joined go out at once (§3.3), to every upstream and every gated member, so that
+// a sender's gather finds us without waiting for the 60 s announcement.
+void Network::announceJoined(int64_t now, std::span<const MulticastGroup> groups) {
+  for (Address up : upstreams(now)) announce(now, up, groups);
   for (const auto& [peer, m] : members_) {
     std::optional<Identity> identity = env_.peerIdentity(now, peer);
-    if (identity && m.gated(config(), *identity)) announce(now, peer, one);
+    if (identity && m.gated(config(), *identity)) announce(now, peer, groups);
   }
 }
 

@@ -156,7 +156,7 @@ class Network {
   void sendGather(int64_t now, const MulticastGroup& group, uint32_t limit);
   void learnSubscriber(int64_t now, const MulticastGroup& group, Address member);
   void announce(int64_t now, Address to, std::span<const MulticastGroup> groups);
-  void announceAll(int64_t now);
+  void announceJoined(int64_t now, std::span<const MulticastGroup> groups);
 
   NetworkEnvironment& env_;
   const uint64_t id_;

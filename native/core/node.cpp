@@ -169,7 +169,6 @@ struct Node::Impl {
   bool send(int64_t now, Peer& peer, Verb verb, const Body& body, bool expectReply);
   template <class Body>
   void sendReply(int64_t now, const Reply& reply, Peer& peer, Verb verb, const Body& body);
-  void sendRaw(int64_t now, Peer& peer, Verb verb, ByteView payload);
   void sendHelloTo(int64_t now, Peer& peer, int64_t sock, const InetAddress& to);
   void sendHello(int64_t now, Peer& peer);
   void sendEcho(int64_t now, Peer& peer, const std::optional<Route>& via);
@@ -187,8 +186,11 @@ struct Node::Impl {
     auto it = networks.find(id);
     return it == networks.end() ? nullptr : it->second.get();
   }
-  bool servesMulticast(uint64_t networkId) const {
-    return rootMode || (master && controllerOf(networkId) == self.address());
+  // Whether we keep the network's subscriptions for `sender` and answer its GATHERs without being
+  // a member: as a root, or as its controller when we recently authorised the sender (§3.3-3.4).
+  bool servesMulticast(int64_t now, uint64_t networkId, Address sender) const {
+    if (rootMode) return true;
+    return master && controllerOf(networkId) == self.address() && master->recentlyAuthorized(uint64_t(now), networkId, sender);
   }
   void dispatchVl2(int64_t now, const Reply& reply, Peer& peer, Verb verb, ByteView payload);
   void handleCredentials(int64_t now, Address sender, ByteView payload);
@@ -714,7 +716,7 @@ void Node::Impl::runReleased(int64_t now) {
       Peer* peer = topology.find(held.peer);
       if (!peer) continue;
       if (held.outbound) {
-        sendRaw(now, *peer, Verb(held.data[0]), ByteView(held.data).subspan(1));
+        send(now, *peer, Verb(held.data[0]), wire::Opaque{ByteView(held.data).subspan(1)}, held.expectReply);
       } else {
         std::copy(held.data.begin(), held.data.end(), rx.begin());
         handlePacket(now, held.localSocket, held.remote, MutableByteView(rx.data(), held.data.size()));
@@ -793,12 +795,6 @@ template <class Body>
 void Node::Impl::sendReply(int64_t now, const Reply& reply, Peer& peer, Verb verb, const Body& body) {
   if (reply.direct) sendVia(now, peer, Route{reply.sock, reply.from, peer.findPath(reply.sock, reply.from)}, verb, body, false);
   else send(now, peer, verb, body, false);
-}
-
-void Node::Impl::sendRaw(int64_t now, Peer& peer, Verb verb, ByteView payload) {
-  const bool expectReply = verb == Verb::Echo || verb == Verb::Whois || verb == Verb::NetworkConfigRequest ||
-                           verb == Verb::MulticastGather;
-  send(now, peer, verb, wire::Opaque{payload}, expectReply);
 }
 
 void Node::Impl::sendHelloTo(int64_t now, Peer& peer, int64_t sock, const InetAddress& to) {
@@ -1000,7 +996,7 @@ ProcessResult Node::echo(int64_t now, Address target) {
   Bytes request(9);
   request[0] = uint8_t(Verb::Echo);
   storeU64(request.data() + 1, uint64_t(now));
-  if (!n.whois.hold(now, {target, true, std::move(request), -1, {}})) return {ResultCode::OkIgnored, n.nextDeadline()};
+  if (!n.whois.hold(now, {target, true, std::move(request), -1, {}, true})) return {ResultCode::OkIgnored, n.nextDeadline()};
   n.askWhois(now);
   return {ResultCode::Ok, n.nextDeadline()};
 }
@@ -1077,7 +1073,7 @@ uint64_t Node::Impl::sendVl2(int64_t now, Address to, Verb verb, FunctionRef<voi
     Writer held;
     held.u8(uint8_t(verb));
     body(held);
-    if (whois.hold(now, {to, true, held.take(), -1, {}})) askWhois(now);
+    if (whois.hold(now, {to, true, held.take(), -1, {}, options.expectReply})) askWhois(now);
     return 0;
   }
   std::optional<Route> r = route(now, *peer);
@@ -1118,7 +1114,7 @@ void Node::Impl::dispatchVl2(int64_t now, const Reply& reply, Peer& peer, Verb v
       if (!like) return drop(DropReason::Malformed);
       for (const wire::MulticastSubscription& sub : like->subscriptions) {
         if (Network* net = network(sub.networkId)) net->receiveLike(now, sender, sub.group);
-        else if (servesMulticast(sub.networkId)) upstreamMulticast[sub.networkId].learn(now, sub.group, peer.address());
+        else if (servesMulticast(now, sub.networkId, peer.address())) upstreamMulticast[sub.networkId].learn(now, sub.group, peer.address());
       }
       return;
     }
@@ -1126,7 +1122,7 @@ void Node::Impl::dispatchVl2(int64_t now, const Reply& reply, Peer& peer, Verb v
       Result<wire::MulticastGather> gather = wire::MulticastGather::parse(payload);
       if (!gather) return drop(DropReason::Malformed);
       if (Network* net = network(gather->networkId)) net->receiveGather(now, sender, wireId, *gather);
-      else if (servesMulticast(gather->networkId)) handleUpstreamGather(now, peer, *gather, wireId);
+      else if (servesMulticast(now, gather->networkId, peer.address())) handleUpstreamGather(now, peer, *gather, wireId);
       return;
     }
     case Verb::NetworkCredentials:

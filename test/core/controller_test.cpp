@@ -624,6 +624,17 @@ TEST(ControllerChanges, StoreListenerSeesEveryWriteAndCanRebuildTheStore) {
   EXPECT_EQ((*copy.member(lab.nwid, lab.m2.address()))["authorized"], false);
 }
 
+TEST(ControllerChanges, MulticastIsServedOnlyForRecentlyAuthorisedMembers) {
+  OnlineSession lab;
+  const uint64_t now = OnlineSession::t0 + 1000;
+  EXPECT_TRUE(lab.ctl.recentlyAuthorized(now, lab.nwid, lab.m1.address()));
+  EXPECT_FALSE(lab.ctl.recentlyAuthorized(now, lab.nwid, Address{0x0102030405}));  // never asked
+  EXPECT_FALSE(lab.ctl.recentlyAuthorized(OnlineSession::t0 + NetworkController::kOnlineWindow + 1, lab.nwid,
+                                          lab.m1.address()));  // asked too long ago
+  ASSERT_TRUE(lab.ctl.setMember(now, {{"nwid", "67efb704a1f746f2"}, {"id", lab.m2.address().toString()}, {"authorized", false}}));
+  EXPECT_FALSE(lab.ctl.recentlyAuthorized(now, lab.nwid, lab.m2.address()));  // deauthorised since
+}
+
 TEST(ControllerChanges, StatusView) {
   OnlineSession lab;
   auto status = lab.ctl.memberStatus(OnlineSession::t0 + 1000, lab.nwid);

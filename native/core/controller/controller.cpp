@@ -102,6 +102,15 @@ std::vector<Address> NetworkController::onlineMembers(uint64_t now, uint64_t net
   return out;
 }
 
+bool NetworkController::recentlyAuthorized(uint64_t now, uint64_t networkId, Address member) {
+  auto it = sessions_.find({networkId, member});
+  if (it == sessions_.end() || it->second.lastAuthorized == 0) return false;
+  const uint64_t last = it->second.lastAuthorized;
+  if (now >= last && now - last >= kOnlineWindow) return false;
+  std::optional<json> record = store_.member(networkId, member);
+  return record && record->value("authorized", false);
+}
+
 std::optional<json> NetworkController::storedNetwork(uint64_t networkId, uint64_t now) {
   auto raw = store_.network(networkId);
   if (!raw) return std::nullopt;
@@ -292,6 +301,7 @@ void NetworkController::serve(uint64_t now, const Identity& requester, uint64_t 
     member["vProto"] = int64_t(metadataNumber(meta, "pv"));
     Session& s = sessions_[{networkId, address}];
     s.identity = requester.publicOnly();
+    s.lastAuthorized = now;
     s.metadata.assign(metadata.begin(), metadata.end());
   }
 

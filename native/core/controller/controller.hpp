@@ -87,6 +87,9 @@ class NetworkController {
   Result<std::vector<ControllerMessage>> deleteMember(uint64_t now, uint64_t networkId, Address address);
 
   std::vector<Address> onlineMembers(uint64_t now, uint64_t networkId) const;
+  // Whether `member` is authorised and was handed a config within kOnlineWindow: only such
+  // members' MULTICAST_LIKEs are recorded and GATHERs answered (vl2-frames-multicast-rules.md §3.3-3.4).
+  bool recentlyAuthorized(uint64_t now, uint64_t networkId, Address member);
   std::vector<MemberStatus> memberStatus(uint64_t now, uint64_t networkId);
 
  private:
@@ -94,6 +97,7 @@ class NetworkController {
     std::optional<uint64_t> lastRequest;  // last request with a packet id that passed step 1
     InetAddress physical;
     std::optional<Identity> identity;     // from the last authorised request
+    uint64_t lastAuthorized = 0;          // when that request was served
     Bytes metadata;                       // likewise
   };
   using SessionKey = std::pair<uint64_t, Address>;

@@ -21,6 +21,7 @@ struct HeldPacket {
   Bytes data;
   int64_t localSocket = -1;
   InetAddress remote;
+  bool expectReply = false;  // outbound: its OK or ERROR is awaited (counted, not dropped as unexpected)
 };
 
 class WhoisQueue {

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { LocalNetwork, type LocalPod } from '../demo/local-network.js';
 import { registerDataplaneMetrics } from '../dataplane/metrics.js';
+import { onTermination } from '../lib/termination.js';
 import { serveMetrics, type MetricsServer } from '../lib/metrics-server.js';
 import { readZeroTierNetwork } from '../lib/network-spec.js';
 import { repoPath } from '../lib/native.js';
@@ -118,10 +119,7 @@ export async function run(args: string[]): Promise<number> {
   const stateDir = mkdtempSync(join(tmpdir(), 'ztkube-demo-'));
   let net: LocalNetwork | undefined;
   let server: MetricsServer | undefined;
-  let stop = () => {};
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const termination = onTermination();
   try {
     net = await LocalNetwork.start({ prefix: `ztkdemo${process.pid}`, network, stateDir, logger });
     for (let i = 1; i <= podCount; i++) await net.addPod(`pod${i}`);
@@ -138,12 +136,11 @@ export async function run(args: string[]): Promise<number> {
         if (!allAnswered) throw new Failure('demo: some pairs did not answer');
         return 0;
       }
-      const next = await Promise.race([stopped.then(() => 'stop'), new Promise((r) => setTimeout(() => r('tick'), 5000))]);
+      const next = await Promise.race([termination.signalled.then(() => 'stop'), new Promise((r) => setTimeout(() => r('tick'), 5000))]);
       if (next === 'stop') return 0;
     }
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    termination.dispose();
     await server?.close();
     await net?.close();
     rmSync(stateDir, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import { DirControllerStore } from '../lib/dir-controller-store.js';
 import { DirStateStore } from '../lib/dir-store.js';
 import { managedNetworkId, managedNetworkRecord, memberRecord, readZeroTierNetwork } from '../lib/network-spec.js';
 import { StateObjectType } from '../lib/node.js';
+import { onTermination } from '../lib/termination.js';
 import { Failure, integerArg, options, printJson, readFileArg, UsageError } from './args.js';
 
 export const usage = `Usage: ztkube node --home DIR [--port P] [--bind IP] [--planet FILE] [--join NWID]...
@@ -118,10 +119,7 @@ export async function run(args: string[]): Promise<number> {
   const logger = pino({ base: { node: home } }, pino.destination(2));
   const dataplane = new Dataplane({ threads: values.threads ? integerArg(values.threads, '--threads') : 1, logger });
   let server: Server | undefined;
-  let stop = () => {};
-  const stopped = new Promise<void>((done) => (stop = done));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const termination = onTermination();
   try {
     const attached = await dataplane.attach({
       key: KEY,
@@ -139,11 +137,10 @@ export async function run(args: string[]): Promise<number> {
     }
     server = await serveStatus(home, dataplane);
     logger.info({ address: attached.address, udpLocal: attached.udpLocal }, 'node running');
-    await stopped;
+    await termination.signalled;
     return 0;
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    termination.dispose();
     server?.close();
     rmSync(socketPath(home), { force: true });
     await dataplane.close();

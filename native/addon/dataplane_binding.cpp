@@ -155,17 +155,6 @@ Result<json> asJson(Result<T> r) {
   else return json(std::move(*r));
 }
 
-std::optional<uint64_t> parseHex(const std::string& text) {
-  if (text.empty() || text.size() > 16) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : text) {
-    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-    if (d < 0) return std::nullopt;
-    v = v << 4 | uint64_t(d);
-  }
-  return v;
-}
-
 class DataplaneWrap : public Napi::ObjectWrap<DataplaneWrap> {
  public:
   static Napi::Function define(Napi::Env env) {
@@ -215,7 +204,7 @@ class DataplaneWrap : public Napi::ObjectWrap<DataplaneWrap> {
     Napi::Array state = info[1].As<Napi::Array>();
     for (uint32_t i = 0; i < state.Length(); ++i) {
       Napi::Array entry = state.Get(i).As<Napi::Array>();
-      auto id0 = parseHex(entry.Get(1u).ToString()), id1 = parseHex(entry.Get(2u).ToString());
+      auto id0 = parseHex64(entry.Get(1u).ToString().Utf8Value()), id1 = parseHex64(entry.Get(2u).ToString().Utf8Value());
       Napi::Value data = entry.Get(3u);
       if (!id0 || !id1 || !data.IsBuffer()) throw Napi::TypeError::New(env, "pod " + options.key + ": bad state entry");
       auto bytes = data.As<Napi::Buffer<uint8_t>>();
@@ -315,7 +304,7 @@ class DataplaneWrap : public Napi::ObjectWrap<DataplaneWrap> {
 
   static uint64_t networkId(Napi::Env env, const json& v) {
     std::optional<uint64_t> id;
-    if (v.is_string() && v.get<std::string>().size() == 16) id = parseHex(v.get<std::string>());
+    if (v.is_string() && v.get<std::string>().size() == 16) id = parseHex64(v.get<std::string>());
     if (!id) throw Napi::TypeError::New(env, "network ids are 16 hex digits: " + v.dump());
     return *id;
   }

@@ -21,17 +21,6 @@ namespace {
 // A 48-bit MAC as 12 hex digits.
 std::string macHex(uint64_t mac) { return hex64(mac).substr(4); }
 
-std::optional<uint64_t> parseHex64(const std::string& s) {
-  if (s.empty() || s.size() > 16) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : s) {
-    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-    if (d < 0) return std::nullopt;
-    v = v << 4 | uint64_t(d);
-  }
-  return v;
-}
-
 // NodeHost over JS functions. Exceptions from JS are parked in `pending` for the caller.
 class JsHost final : public NodeHost {
  public:

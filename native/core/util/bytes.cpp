@@ -19,6 +19,17 @@ static int hexValue(char c) {
   return -1;
 }
 
+std::optional<uint64_t> parseHex64(std::string_view text) {
+  if (text.empty() || text.size() > 16) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (d < 0) return std::nullopt;
+    v = v << 4 | uint64_t(d);
+  }
+  return v;
+}
+
 std::optional<Bytes> fromHex(std::string_view text) {
   if (text.size() % 2) return std::nullopt;
   Bytes out(text.size() / 2);

@@ -18,6 +18,8 @@ using MutableByteView = std::span<uint8_t>;
 std::string toHex(ByteView data);
 // Accepts upper or lower case; nullopt on odd length or a non-hex character.
 std::optional<Bytes> fromHex(std::string_view text);
+// 1 to 16 hex digits (either case) as a number; nullopt otherwise.
+std::optional<uint64_t> parseHex64(std::string_view text);
 
 inline ByteView asBytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};

@@ -36,14 +36,9 @@ uint8_t escapeLetter(uint8_t c) {
 std::optional<uint64_t> parseHexNumber(std::string_view text) {
   bool negative = !text.empty() && text[0] == '-';
   if (negative) text.remove_prefix(1);
-  if (text.empty() || text.size() > 16) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : text) {
-    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-    if (d < 0) return std::nullopt;
-    v = v << 4 | uint64_t(d);
-  }
-  return negative ? uint64_t(0) - v : v;
+  std::optional<uint64_t> v = parseHex64(text);
+  if (!v) return std::nullopt;
+  return negative ? uint64_t(0) - *v : *v;
 }
 
 Result<Dictionary> Dictionary::parse(ByteView text) {

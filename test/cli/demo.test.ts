@@ -1,6 +1,6 @@
 // `ztkube demo --once` (what `npm run demo -- --once` runs), as root: pods in network namespaces
 // on the example ZeroTierNetwork, a ping matrix from inside the pods, and nothing left behind.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +37,26 @@ describe('ztkube demo', () => {
     expect(rows).toHaveLength(PODS);
     for (const row of rows) expect(row.match(/\d+\.\d+ms \/ \d+\.\d+ms/g)).toHaveLength(PODS - 1);
     expect(r.stdout).not.toContain('FAIL');
+    expect(leftovers()).toEqual(before);
+  });
+
+  it('runs until Ctrl-C, serving metrics, then removes everything it made', async () => {
+    const before = leftovers();
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'ztkube.js'), 'demo', '--pods', '2', '--metrics-port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const end = Date.now() + 60_000;
+    while (!/^pod2 .*ms/m.test(stdout) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    const url = /^metrics: (\S+)$/m.exec(stdout)?.[1];
+    expect(url).toBeDefined();
+    const metrics = await (await fetch(url!)).text();
+    expect(metrics).toMatch(/^ztkube_pods_attached 4$/m); // root, controller and the two pods
+    expect(metrics).toMatch(/^ztkube_network_packets_total\{pod="default\/pod1",network="[0-9a-f]{16}",direction="in"\} [1-9]/m);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
     expect(leftovers()).toEqual(before);
   });
 

@@ -106,4 +106,13 @@ spec:
     expect(Underlay.exec(m1Ns, ['ping', '-c', '2', '-W', '2', ip2]).status).toBe(0);
     expect(status(root.path)?.online).toBe(true);
   });
+
+  it('says clearly when no node runs, and refuses a bad network id', () => {
+    const idle = cli('node', 'status', '--home', join(dir, 'nothing-here'));
+    expect(idle.status).toBe(1);
+    expect(idle.stderr).toMatch(/^ztkube: node status: no node running with home .*nothing-here/);
+    const bad = cli('node', '--home', join(dir, 'bad'), '--join', 'xyz');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^ztkube: node: --join takes a network id of 16 lowercase hex digits: 'xyz'/);
+  });
 });

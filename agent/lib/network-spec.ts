@@ -40,6 +40,8 @@ export interface ManagedNetworkSpec {
 export interface ZeroTierNetworkSpec {
   managed?: ManagedNetworkSpec;
   external?: { networkId: string };
+  /** Namespaces besides the network's own whose pods may join ("*": all). */
+  allowedNamespaces?: string[];
 }
 
 export interface ZeroTierNetwork {

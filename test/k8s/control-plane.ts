@@ -38,6 +38,7 @@ interface Component {
 
 const serviceClusterIpRange = '10.0.0.0/24';
 const kubernetesServiceIp = '10.0.0.1';
+const frontProxyClientName = 'front-proxy-client';
 const stopGraceMs = 10_000;
 
 export class ControlPlane implements Kubeconfig {
@@ -128,11 +129,11 @@ export class ControlPlane implements Kubeconfig {
   private async boot(ports: number[], readyTimeoutMs: number): Promise<void> {
     const [etcdClientPort, etcdPeerPort, apiserverPort, controllerManagerPort, schedulerPort] = ports;
     const pki = await makePki(join(this.dir, 'pki'));
-    await writeFile(this.kubeconfigPath, kubeconfig(this.server, pki.ca, 'admin', pki.admin), { mode: 0o600 });
+    await writeFile(this.kubeconfigPath, kubeconfig(this.server, pki.ca.cert, 'admin', pki.admin), { mode: 0o600 });
     const controllerManagerKubeconfig = join(this.dir, 'controller-manager.kubeconfig');
-    await writeFile(controllerManagerKubeconfig, kubeconfig(this.server, pki.ca, 'kube-controller-manager', pki.controllerManager));
+    await writeFile(controllerManagerKubeconfig, kubeconfig(this.server, pki.ca.cert, 'kube-controller-manager', pki.controllerManager));
     const schedulerKubeconfig = join(this.dir, 'scheduler.kubeconfig');
-    await writeFile(schedulerKubeconfig, kubeconfig(this.server, pki.ca, 'kube-scheduler', pki.scheduler));
+    await writeFile(schedulerKubeconfig, kubeconfig(this.server, pki.ca.cert, 'kube-scheduler', pki.scheduler));
     this.kubeConfig.loadFromFile(this.kubeconfigPath);
 
     const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
@@ -158,17 +159,27 @@ export class ControlPlane implements Kubeconfig {
       `--secure-port=${apiserverPort}`,
       `--tls-cert-file=${pki.serving.cert}`,
       `--tls-private-key-file=${pki.serving.key}`,
-      `--client-ca-file=${pki.ca}`,
+      `--client-ca-file=${pki.ca.cert}`,
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-account-key-file=${pki.serviceAccountPublicKey}`,
-      `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+      `--service-account-key-file=${pki.serviceAccount.publicKey}`,
+      `--service-account-signing-key-file=${pki.serviceAccount.key}`,
       `--service-cluster-ip-range=${serviceClusterIpRange}`,
       '--authorization-mode=Node,RBAC',
+      // The Endpoints of the kubernetes Service may not hold a loopback address, and no pod here
+      // needs them.
+      '--endpoint-reconciler-type=none',
+      `--requestheader-client-ca-file=${pki.frontProxyCa.cert}`,
+      `--requestheader-allowed-names=${frontProxyClientName}`,
+      '--requestheader-username-headers=X-Remote-User',
+      '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+      `--proxy-client-cert-file=${pki.frontProxyClient.cert}`,
+      `--proxy-client-key-file=${pki.frontProxyClient.key}`,
       '--anonymous-auth=true',
       '--allow-privileged=true',
       '--profiling=false',
     ]);
-    await this.waitHealthy('kube-apiserver', `${this.server}/readyz`, readyTimeoutMs, pki.ca);
+    await this.waitHealthy('kube-apiserver', `${this.server}/readyz`, readyTimeoutMs, pki.ca.cert);
 
     const common = (kubeconfigPath: string, port: number) => [
       `--kubeconfig=${kubeconfigPath}`,
@@ -182,10 +193,10 @@ export class ControlPlane implements Kubeconfig {
     this.launch('kube-controller-manager', [
       ...common(controllerManagerKubeconfig, controllerManagerPort!),
       `--cert-dir=${join(this.dir, 'controller-manager')}`,
-      `--root-ca-file=${pki.ca}`,
-      `--service-account-private-key-file=${pki.serviceAccountKey}`,
-      `--cluster-signing-cert-file=${pki.ca}`,
-      `--cluster-signing-key-file=${pki.caKey}`,
+      `--root-ca-file=${pki.ca.cert}`,
+      `--service-account-private-key-file=${pki.serviceAccount.key}`,
+      `--cluster-signing-cert-file=${pki.ca.cert}`,
+      `--cluster-signing-key-file=${pki.ca.key}`,
       '--use-service-account-credentials=true',
     ]);
     this.launch('kube-scheduler', [
@@ -251,60 +262,68 @@ function kubeconfig(server: string, ca: string, user: string, credentials: Clien
   });
 }
 
+interface KeyPair {
+  cert: string;
+  key: string;
+}
+
 interface Pki {
-  ca: string;
-  caKey: string;
-  serving: { cert: string; key: string };
-  admin: { cert: string; key: string };
-  controllerManager: { cert: string; key: string };
-  scheduler: { cert: string; key: string };
-  serviceAccountKey: string;
-  serviceAccountPublicKey: string;
+  ca: KeyPair;
+  serving: KeyPair;
+  admin: KeyPair;
+  controllerManager: KeyPair;
+  scheduler: KeyPair;
+  frontProxyCa: KeyPair;
+  frontProxyClient: KeyPair;
+  serviceAccount: { key: string; publicKey: string };
 }
 
 /** A CA, the apiserver's serving certificate, client certificates for the admin and the two
- * controllers (RBAC's bootstrap policy knows their user names), and the ServiceAccount token
- * signing key pair. ECDSA P-256 throughout: quick to make, and accepted by every component. */
+ * controllers (RBAC's bootstrap policy knows their user names), the ServiceAccount token signing
+ * key pair, and a separate front-proxy CA and client for the aggregation layer's request headers
+ * (whoever holds a certificate of that CA may assert any user). ECDSA P-256 throughout: quick to
+ * make, and accepted by every component. */
 async function makePki(dir: string): Promise<Pki> {
   await mkdir(dir, { recursive: true });
   const path = (file: string) => join(dir, file);
   const newKey = (file: string) =>
     run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', path(file)]);
-
-  await newKey('ca.key');
-  await run('openssl', [
-    'req', '-x509', '-new', '-key', path('ca.key'), '-out', path('ca.crt'), '-days', '2', '-subj', '/CN=ztkube-test-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
-  ]);
-  const issue = async (name: string, subject: string, extensions: string[]) => {
+  const newCa = async (name: string) => {
+    await newKey(`${name}.key`);
+    await run('openssl', [
+      'req', '-x509', '-new', '-key', path(`${name}.key`), '-out', path(`${name}.crt`), '-days', '2', '-subj', `/CN=ztkube-test-${name}`,
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+    ]);
+    return { cert: path(`${name}.crt`), key: path(`${name}.key`) };
+  };
+  const issue = async (ca: KeyPair, name: string, subject: string, extensions: string[]) => {
     await newKey(`${name}.key`);
     await writeFile(path(`${name}.ext`), [...extensions, 'basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature'].join('\n'));
     await run('openssl', ['req', '-new', '-key', path(`${name}.key`), '-out', path(`${name}.csr`), '-subj', subject]);
     await run('openssl', [
-      'x509', '-req', '-in', path(`${name}.csr`), '-CA', path('ca.crt'), '-CAkey', path('ca.key'), '-CAcreateserial',
+      'x509', '-req', '-in', path(`${name}.csr`), '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial',
       '-out', path(`${name}.crt`), '-days', '2', '-extfile', path(`${name}.ext`),
     ]);
     return { cert: path(`${name}.crt`), key: path(`${name}.key`) };
   };
-  const client = (name: string, subject: string) => issue(name, subject, ['extendedKeyUsage=clientAuth']);
-  const serving = await issue('apiserver', '/CN=kube-apiserver', [
+  const ca = await newCa('ca');
+  const client = (name: string, subject: string, issuer = ca) => issue(issuer, name, subject, ['extendedKeyUsage=clientAuth']);
+  const serving = await issue(ca, 'apiserver', '/CN=kube-apiserver', [
     'extendedKeyUsage=serverAuth',
     `subjectAltName=IP:127.0.0.1,DNS:localhost,IP:${kubernetesServiceIp},DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc`,
   ]);
-  const admin = await client('admin', '/O=system:masters/CN=ztkube-test-admin');
-  const controllerManager = await client('controller-manager', '/CN=system:kube-controller-manager');
-  const scheduler = await client('scheduler', '/CN=system:kube-scheduler');
+  const frontProxyCa = await newCa('front-proxy-ca');
   await newKey('service-account.key');
   await run('openssl', ['pkey', '-in', path('service-account.key'), '-pubout', '-out', path('service-account.pub')]);
   return {
-    ca: path('ca.crt'),
-    caKey: path('ca.key'),
+    ca,
     serving,
-    admin,
-    controllerManager,
-    scheduler,
-    serviceAccountKey: path('service-account.key'),
-    serviceAccountPublicKey: path('service-account.pub'),
+    admin: await client('admin', '/O=system:masters/CN=ztkube-test-admin'),
+    controllerManager: await client('controller-manager', '/CN=system:kube-controller-manager'),
+    scheduler: await client('scheduler', '/CN=system:kube-scheduler'),
+    frontProxyCa,
+    frontProxyClient: await client('front-proxy-client', `/CN=${frontProxyClientName}`, frontProxyCa),
+    serviceAccount: { key: path('service-account.key'), publicKey: path('service-account.pub') },
   };
 }
 

@@ -5,7 +5,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:https';
+import { request, type RequestOptions } from 'node:https';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -346,27 +346,28 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** GET over http or https; with no CA, an https peer is not verified (see waitHealthy's callers). */
+/** An HTTPS GET (what the apiserver's typed clients do not cover, such as health and Table views). */
+export function httpsGet(url: string, options: RequestOptions = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { timeout: 5000, ...options }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** GET for the health probes; with no CA, an https peer is not verified (see waitHealthy's callers). */
 async function get(url: string, ca?: string): Promise<{ status: number; body: string }> {
   if (url.startsWith('http:')) {
     const response = await fetch(url);
     return { status: response.status, body: await response.text() };
   }
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { ca: ca ? readFileSync(ca) : undefined, rejectUnauthorized: ca !== undefined, timeout: 5000 },
-      (response) => {
-        let body = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (body += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
+  return httpsGet(url, { ca: ca ? readFileSync(ca) : undefined, rejectUnauthorized: ca !== undefined });
 }
 
 async function ignoreConflict(call: Promise<unknown>): Promise<void> {

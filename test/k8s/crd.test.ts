@@ -2,11 +2,12 @@
 // example and reject bad specs with the CRD's own messages, status is a subresource, and the
 // printer columns show the status fields.
 import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
+import type { RequestOptions } from 'node:https';
 import { join } from 'node:path';
 import {
   ApiException,
   ApiextensionsV1Api,
+  CoreV1Api,
   CustomObjectsApi,
   loadYaml,
   RbacAuthorizationV1Api,
@@ -16,7 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot } from '../helpers.js';
-import { ControlPlane } from './control-plane.js';
+import { ControlPlane, httpsGet } from './control-plane.js';
 
 const group = 'ztkube.io';
 const version = 'v1alpha1';
@@ -82,18 +83,11 @@ async function waitEstablished(api: ApiextensionsV1Api, name: string): Promise<V
 
 /** GET as a meta.k8s.io Table, the form kubectl prints from. */
 async function getTable(kubeConfig: KubeConfig, path: string): Promise<{ columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] }> {
-  const options: Parameters<typeof request>[1] = { headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } };
+  const options: RequestOptions = { headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } };
   await kubeConfig.applyToHTTPSOptions(options);
-  return new Promise((resolve, reject) => {
-    const req = request(`${kubeConfig.getCurrentCluster()!.server}${path}`, options, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => (response.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`${response.statusCode} ${body}`))));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  const { status, body } = await httpsGet(`${kubeConfig.getCurrentCluster()!.server}${path}`, options);
+  if (status !== 200) throw new Error(`GET ${path} as Table: ${status} ${body}`);
+  return JSON.parse(body);
 }
 
 beforeAll(async () => {
@@ -104,7 +98,7 @@ beforeAll(async () => {
   await extensions.createCustomResourceDefinition({ body: crd });
   await waitEstablished(extensions, crd.metadata!.name!);
   networks = plane.kubeConfig.makeApiClient(CustomObjectsApi);
-  await plane.kubeconfigForServiceAccount(namespace, 'namespace-creator'); // creates the namespace
+  await plane.kubeConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
 });
 
 afterAll(async () => {

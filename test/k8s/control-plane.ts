@@ -10,7 +10,16 @@ import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import {
+  ApiException,
+  ApiextensionsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  loadAllYaml,
+  PatchStrategy,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 
 const run = promisify(execFile);
 
@@ -120,6 +129,26 @@ export class ControlPlane implements Kubeconfig {
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(kubeconfigPath);
     return { kubeconfigPath, kubeConfig };
+  }
+
+  /** Server-side applies every object of a multi-document YAML manifest as the admin, and waits
+   * for the CustomResourceDefinitions among them to be Established. loadAllYaml turns each into
+   * client-node's typed model first: a plain object would lose its x-kubernetes-* schema fields in
+   * the client's serializer, which only knows their camelCase property names. */
+  async apply(manifests: string, fieldManager = 'ztkube-test'): Promise<KubernetesObject[]> {
+    const objects = KubernetesObjectApi.makeApiClient(this.kubeConfig);
+    const applied: KubernetesObject[] = [];
+    for (const object of loadAllYaml(manifests).filter(Boolean) as KubernetesObject[]) {
+      applied.push(await objects.patch(object, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply));
+    }
+    const extensions = this.kubeConfig.makeApiClient(ApiextensionsV1Api);
+    for (const crd of applied.filter((o) => o.kind === 'CustomResourceDefinition')) {
+      await waitFor(`CRD ${crd.metadata!.name} Established`, 60_000, async () => {
+        const current = await extensions.readCustomResourceDefinition({ name: crd.metadata!.name! });
+        return current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+      });
+    }
+    return applied;
   }
 
   private get caPath(): string {
@@ -383,6 +412,14 @@ function logTail(path: string, lines = 40): string {
     return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '(no log)';
+  }
+}
+
+async function waitFor(what: string, timeoutMs: number, done: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs} ms`);
+    await sleep(200);
   }
 }
 

@@ -23,9 +23,8 @@ const group = 'ztkube.io';
 const version = 'v1alpha1';
 const plural = 'zerotiernetworks';
 const namespace = 'ztkube-crd-test';
-// loadYaml gives client-node's typed model: a plain object sent through the typed API would lose
-// the x-kubernetes-* schema fields (the serializer only knows their camelCase property names).
-const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(join(repoRoot, 'charts/ztkube/crds/zerotiernetworks.ztkube.io.yaml'), 'utf8'));
+const crdManifest = readFileSync(join(repoRoot, 'charts/ztkube/crds/zerotiernetworks.ztkube.io.yaml'), 'utf8');
+const crd = loadYaml<V1CustomResourceDefinition>(crdManifest);
 const example = parse(readFileSync(join(repoRoot, 'examples/network.yaml'), 'utf8')) as ZeroTierNetwork;
 
 interface ZeroTierNetwork {
@@ -71,16 +70,6 @@ async function failure(call: Promise<unknown>): Promise<{ code: number; message:
   throw new Error('the call succeeded');
 }
 
-async function waitEstablished(api: ApiextensionsV1Api, name: string): Promise<V1CustomResourceDefinition> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const current = await api.readCustomResourceDefinition({ name });
-    if (current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return current;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`CRD ${name} not Established after 60 s`);
-}
-
 /** GET as a meta.k8s.io Table, the form kubectl prints from. */
 async function getTable(kubeConfig: KubeConfig, path: string): Promise<{ columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] }> {
   const options: RequestOptions = { headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } };
@@ -94,9 +83,7 @@ beforeAll(async () => {
   const started = Date.now();
   plane = await ControlPlane.start();
   console.log(`control plane ready in ${Date.now() - started} ms`);
-  const extensions = plane.kubeConfig.makeApiClient(ApiextensionsV1Api);
-  await extensions.createCustomResourceDefinition({ body: crd });
-  await waitEstablished(extensions, crd.metadata!.name!);
+  await plane.apply(crdManifest);
   networks = plane.kubeConfig.makeApiClient(CustomObjectsApi);
   await plane.kubeConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
 });

@@ -9,5 +9,8 @@ export default defineConfig({
     hookTimeout: 300_000,
     // Each file starts its own control plane: one at a time is all a small machine can take.
     fileParallelism: false,
+    // The components die with the process that spawned them (parent-death signal), so that
+    // process must live as long as the file: a forked worker, not a worker thread.
+    pool: 'forks',
   },
 });

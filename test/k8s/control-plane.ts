@@ -64,7 +64,7 @@ export class ControlPlane implements Kubeconfig {
   ) {
     this.server = `https://127.0.0.1:${apiserverPort}`;
     this.kubeconfigPath = join(dir, 'admin.kubeconfig');
-    // A crashed test run must not leave the control plane behind.
+    // A test process that exits without stop() must not leave the control plane behind.
     process.once('exit', this.killOnExit);
   }
 
@@ -240,7 +240,9 @@ export class ControlPlane implements Kubeconfig {
   private launch(name: string, args: string[]): void {
     const logPath = join(this.dir, `${name}.log`);
     const log = openSync(logPath, 'a');
-    const child = spawn(join(this.binDir, name), args, { stdio: ['ignore', log, log] });
+    // setpriv (util-linux) execs the component with SIGKILL as its parent-death signal: a test
+    // process that dies without running stop() takes the control plane with it.
+    const child = spawn('setpriv', ['--pdeathsig', 'KILL', join(this.binDir, name), ...args], { stdio: ['ignore', log, log] });
     closeSync(log);
     // 'error' without 'exit' is a process that never started (waitHealthy reports it).
     const exited = new Promise<void>((resolve) => {

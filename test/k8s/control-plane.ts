@@ -55,6 +55,7 @@ export class ControlPlane implements Kubeconfig {
   readonly kubeconfigPath: string;
   readonly server: string;
   private readonly components: Component[] = [];
+  private caPath = '';
   private readonly killOnExit = () => this.components.forEach((c) => c.child.kill('SIGKILL'));
 
   private constructor(
@@ -151,13 +152,10 @@ export class ControlPlane implements Kubeconfig {
     return applied;
   }
 
-  private get caPath(): string {
-    return join(this.dir, 'pki', 'ca.crt');
-  }
-
   private async boot(ports: number[], readyTimeoutMs: number): Promise<void> {
     const [etcdClientPort, etcdPeerPort, apiserverPort, controllerManagerPort, schedulerPort] = ports;
     const pki = await makePki(join(this.dir, 'pki'));
+    this.caPath = pki.ca.cert;
     await writeFile(this.kubeconfigPath, kubeconfig(this.server, pki.ca.cert, 'admin', pki.admin), { mode: 0o600 });
     const controllerManagerKubeconfig = join(this.dir, 'controller-manager.kubeconfig');
     await writeFile(controllerManagerKubeconfig, kubeconfig(this.server, pki.ca.cert, 'kube-controller-manager', pki.controllerManager));

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { nativeAddon } from '../lib/native.js';
+import { controllerStoreChange } from '../lib/node.js';
 import type {
   ControllerMemberStatus,
   ControllerRecord,
@@ -273,9 +274,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const store = pod?.spec.controller;
     if (!pod || !store) return;
     try {
-      if (kind === 'network' || kind === 'member') store.save({ kind, record: JSON.parse(a) as ControllerRecord });
-      else if (kind === 'deleteNetwork') store.save({ kind, networkId: a });
-      else store.save({ kind: 'deleteMember', networkId: a, address: b! });
+      store.save(controllerStoreChange(kind, a, b));
     } catch (e) {
       pod.log.error({ err: e, kind }, 'controller record write failed');
     }

@@ -207,6 +207,13 @@ export interface ControllerMemberStatus {
   online: boolean;
 }
 
+/** A controller write as the addon reports it: (kind, record JSON) or (kind, network id[, address]). */
+export function controllerStoreChange(kind: string, a: string, b?: string): ControllerStoreChange {
+  if (kind === 'network' || kind === 'member') return { kind, record: JSON.parse(a) as ControllerRecord };
+  if (kind === 'deleteNetwork') return { kind, networkId: a };
+  return { kind: 'deleteMember', networkId: a, address: b! };
+}
+
 interface NativeNode {
   processWirePacket(now: number, localSocket: number, remote: string, data: Buffer): ProcessResult;
   processBackgroundTasks(now: number): ProcessResult;
@@ -227,7 +234,7 @@ interface NativeNode {
   multicastUnsubscribe(networkId: string, mac: string, adi?: number): ResultCode;
   networks(): string[];
   networkConfig(networkId: string): string | null;
-  runController(records: string, onChange: (kind: string, a: string, b?: string) => void): void;
+  runController(now: number, records: string, onChange: (kind: string, a: string, b?: string) => void): void;
   controllerSet(now: number, kind: 'network' | 'member', record: string): void;
   controllerDelete(now: number, networkId: string, address?: string): void;
   controllerMembers(now: number, networkId: string): string;
@@ -332,13 +339,10 @@ export class ZeroTierNode {
 
   // ---- The embedded network controller, for networks whose id starts with this node's address.
 
-  /** Loads the store's records and answers config requests from now on; writes go to store.save. */
-  runController(store: ControllerStore): void {
-    this.#native.runController(JSON.stringify(store.load()), (kind, a, b) => {
-      if (kind === 'network' || kind === 'member') store.save({ kind, record: JSON.parse(a) as ControllerRecord });
-      else if (kind === 'deleteNetwork') store.save({ kind, networkId: a });
-      else store.save({ kind: 'deleteMember', networkId: a, address: b! });
-    });
+  /** Loads the store's records (a record the controller cannot read is an error naming it) and
+   * answers config requests from now on; writes go to store.save. */
+  runController(store: ControllerStore, now: number = Date.now()): void {
+    this.#native.runController(now, JSON.stringify(store.load()), (kind, a, b) => store.save(controllerStoreChange(kind, a, b)));
   }
 
   /** Creates or updates a record (the fields given replace the stored ones) and pushes the result

@@ -396,19 +396,22 @@ class NodeWrap : public Napi::ObjectWrap<NodeWrap> {
 
   // ---- the embedded controller
 
-  // (records: JSON text {networks: [...], members: [...]}, onChange(kind, ...)). The records are
-  // loaded into memory; every later write the controller makes goes to onChange, synchronously.
+  // (now, records: JSON text {networks: [...], members: [...]}, onChange(kind, ...)). The records
+  // are checked and loaded into memory; every later write the controller makes goes to onChange,
+  // synchronously.
   Napi::Value runController(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    std::string text = str(info, 0, "records");
-    if (info.Length() < 2 || !info[1].IsFunction()) throw Napi::TypeError::New(env, "runController(records, onChange)");
+    int64_t t = now(info, 0);
+    std::string text = str(info, 1, "records");
+    if (info.Length() < 3 || !info[2].IsFunction()) throw Napi::TypeError::New(env, "runController(now, records, onChange)");
     if (controller_) throw Napi::Error::New(env, "the controller is already running");
     nlohmann::json records = nlohmann::json::parse(text, nullptr, false);
     if (!records.is_object()) throw Napi::TypeError::New(env, "records must be a JSON object {networks, members}");
     auto store = std::make_unique<MemoryControllerStore>();
-    for (const nlohmann::json& n : records.value("networks", nlohmann::json::array())) store->saveNetwork(n);
-    for (const nlohmann::json& m : records.value("members", nlohmann::json::array())) store->saveMember(m);
-    host_->setControllerListener(info[1].As<Napi::Function>());
+    Result<bool> loaded = store->load(records.value("networks", std::vector<nlohmann::json>{}),
+                                      records.value("members", std::vector<nlohmann::json>{}), uint64_t(t));
+    if (!loaded) throw Napi::Error::New(env, loaded.error());
+    host_->setControllerListener(info[2].As<Napi::Function>());
     store->setListener([host = host_.get()](const ControllerStoreChange& c) { host->controllerChange(c); });
     controllerStore_ = std::move(store);
     controller_ = std::make_unique<NetworkController>(node(env).identity(), *controllerStore_);

@@ -45,17 +45,9 @@ Result<PodInfo> Pod::start(int64_t now) {
   node_ = std::move(*node);
   if (options_.controller) {
     store_ = std::make_unique<MemoryControllerStore>();
-    // A record the controller could not read would silently answer NOT_FOUND: refuse it here.
-    for (const json& network : options_.controller->networks) {
-      Result<json> record = normalizeNetwork(network, uint64_t(now));
-      if (!record) return failure("controller network record: " + record.error());
-      store_->saveNetwork(*record);
-    }
-    for (const json& member : options_.controller->members) {
-      Result<json> record = normalizeMember(member, uint64_t(now));
-      if (!record) return failure("controller member record: " + record.error());
-      store_->saveMember(*record);
-    }
+    if (Result<bool> loaded = store_->load(options_.controller->networks, options_.controller->members, uint64_t(now));
+        !loaded)
+      return failure(loaded.error());
     store_->setListener([this](const ControllerStoreChange& change) { observer_.controllerChange(key(), change); });
     controller_ = std::make_unique<NetworkController>(node_->identity(), *store_);
     node_->setNetconfMaster(controller_.get());

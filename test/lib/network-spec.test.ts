@@ -67,6 +67,12 @@ describe('ZeroTierNetwork', () => {
     expect(() => node.setNetwork(Date.now(), managedNetworkRecord(id, network))).toThrow(/routes\[0\]/);
   });
 
+  it('refuses to run a controller over a record it cannot read, naming it', () => {
+    const node = new ZeroTierNode({ stateGet: () => undefined, statePut: () => {}, event: () => {}, wirePacketSend: () => false });
+    const bad = { load: () => ({ networks: [{ id: `${node.address}000001`, routes: [{ target: 'x' }] }], members: [] }), save: () => {} };
+    expect(() => node.runController(bad)).toThrow(/controller network record: .*routes\[0\]/);
+  });
+
   it('names the problem in a bad resource', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ztkube-spec-'));
     dirs.push(dir);

@@ -495,6 +495,21 @@ std::vector<json> MemoryControllerStore::members(uint64_t networkId) {
   return out;
 }
 
+Result<bool> MemoryControllerStore::load(const std::vector<json>& networks, const std::vector<json>& members,
+                                         uint64_t now) {
+  for (const json& network : networks) {
+    Result<json> record = normalizeNetwork(network, now);
+    if (!record) return fail("controller network record: " + record.error());
+    saveNetwork(*record);
+  }
+  for (const json& member : members) {
+    Result<json> record = normalizeMember(member, now);
+    if (!record) return fail("controller member record: " + record.error());
+    saveMember(*record);
+  }
+  return true;
+}
+
 void MemoryControllerStore::saveNetwork(const json& record) {
   auto id = networkIdOf(record, true);
   if (!id) return;

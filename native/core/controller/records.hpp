@@ -53,6 +53,10 @@ class MemoryControllerStore : public ControllerStore {
  public:
   using Listener = std::function<void(const ControllerStoreChange&)>;
   void setListener(Listener listener) { listener_ = std::move(listener); }
+  // Loads a host's records, each checked first (normalizeNetwork/normalizeMember): a record the
+  // controller could not read would otherwise answer NOT_FOUND for a network the host has.
+  Result<bool> load(const std::vector<nlohmann::json>& networks, const std::vector<nlohmann::json>& members,
+                    uint64_t now);
 
   std::optional<nlohmann::json> network(uint64_t networkId) override;
   std::optional<nlohmann::json> member(uint64_t networkId, Address address) override;

@@ -335,15 +335,12 @@ describe('VL2 live over UDP on 127.0.0.1', () => {
     await deliver(m3, m2, IPV4, ping);
     const deauthorisedAt = Date.now();
     authorize(m3, false);
-    let lastArrival = 0;
-    let seen = framesFrom(m2, m3, IPV4).length;
+    // m3 keeps sending as the revocation spreads; 10 s on, nothing of it may arrive any more.
     while (Date.now() - deauthorisedAt < 10_000) {
       send(m3, macOf(m2), IPV4, ping);
       await new Promise((r) => setTimeout(r, 100));
-      if (framesFrom(m2, m3, IPV4).length > seen) (seen = framesFrom(m2, m3, IPV4).length), (lastArrival = Date.now());
     }
     expect(await attempts(m3, m2, IPV4, ping)).toBe(0);
-    expect(lastArrival === 0 || lastArrival - deauthorisedAt < 10_000).toBe(true);
     expect(configOf(m2).status).toBe('OK');
   });
 

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { nativeAddon } from '../lib/native.js';
-import { controllerStoreChange } from '../lib/node.js';
+import { controllerStoreChange, VirtualNetworkConfigOperation } from '../lib/node.js';
 import type {
   ControllerMemberStatus,
   ControllerRecord,
@@ -15,7 +15,6 @@ import type {
   StateId,
   StateObjectType,
   VirtualNetworkConfig,
-  VirtualNetworkConfigOperation,
 } from '../lib/node.js';
 import type { NodeStateStore } from '../lib/state-store.js';
 
@@ -120,7 +119,6 @@ interface Pod {
   writes: Promise<void>;
 }
 
-const OPERATION_NAMES = ['', 'up', 'configUpdate', 'down', 'destroy'];
 
 export class Dataplane extends EventEmitter<DataplaneEvents> {
   readonly #native: NativeDataplane;
@@ -258,12 +256,12 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     if (!pod) return;
     const network: PodNetwork = { networkId: config.id, interfaceName, applyError, config };
     const log = pod.log.child({ network: config.id });
-    if (operation === 4) pod.networks.delete(config.id);
+    if (operation === VirtualNetworkConfigOperation.Destroy) pod.networks.delete(config.id);
     else pod.networks.set(config.id, network);
     if (applyError) log.error({ interface: interfaceName, applyError }, 'network config not applied');
     else
       log.info(
-        { operation: OPERATION_NAMES[operation], status: config.status, interface: interfaceName, addresses: config.assignedAddresses },
+        { operation: VirtualNetworkConfigOperation[operation], status: config.status, interface: interfaceName, addresses: config.assignedAddresses },
         'network config',
       );
     this.emit('network', key, network, operation as VirtualNetworkConfigOperation);

@@ -76,3 +76,18 @@ test('the scheduler binds a pod to a node', async () => {
   });
   expect(bound.spec?.nodeName).toBe('ztkube-rig-node');
 });
+
+test('the audit log records each write with its user, and an apiserver outage loses nothing', async () => {
+  const namespace = 'ztkube-rig';
+  await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'audited' }, data: { a: '1' } } });
+  await plane.apiserverOutage(2_000);
+  await core.patchNamespacedConfigMap(
+    { namespace, name: 'audited', body: [{ op: 'replace', path: '/data/a', value: '2' }] },
+  );
+  const writes = (await plane.writes()).filter((w) => w.resource === 'configmaps' && w.name === 'audited');
+  expect(writes.map((w) => [w.user, w.verb, w.code])).toEqual([
+    ['ztkube-test-admin', 'create', 201],
+    ['ztkube-test-admin', 'patch', 200],
+  ]);
+  expect((await core.readNamespacedConfigMap({ namespace, name: 'audited' })).data).toEqual({ a: '2' });
+});

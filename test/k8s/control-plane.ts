@@ -4,7 +4,7 @@
 // one temporary directory that stop() removes with the processes.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request, type RequestOptions } from 'node:https';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -54,7 +54,10 @@ export class ControlPlane implements Kubeconfig {
   readonly kubeConfig = new KubeConfig();
   readonly kubeconfigPath: string;
   readonly server: string;
+  /** The apiserver's audit log: one JSON line per write request (see auditPolicyYaml). */
+  readonly auditLogPath: string;
   private readonly components: Component[] = [];
+  private apiserverArgs: string[] = [];
   private caPath = '';
   private readonly killOnExit = () => this.components.forEach((c) => c.child.kill('SIGKILL'));
 
@@ -65,6 +68,7 @@ export class ControlPlane implements Kubeconfig {
   ) {
     this.server = `https://127.0.0.1:${apiserverPort}`;
     this.kubeconfigPath = join(dir, 'admin.kubeconfig');
+    this.auditLogPath = join(dir, 'audit.log');
     // A test process that exits without stop() must not leave the control plane behind.
     process.once('exit', this.killOnExit);
   }
@@ -107,6 +111,38 @@ export class ControlPlane implements Kubeconfig {
     }
     process.removeListener('exit', this.killOnExit);
     await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Stops kube-apiserver, keeps it down for downMs, starts it again on the same port and etcd,
+   * and resolves once it is ready: an outage as clients see it. */
+  async apiserverOutage(downMs: number): Promise<void> {
+    const index = this.components.findIndex((c) => c.name === 'kube-apiserver');
+    const apiserver = this.components[index]!;
+    apiserver.child.kill('SIGTERM');
+    await apiserver.exited;
+    await sleep(downMs);
+    this.components.splice(index, 1);
+    this.launch('kube-apiserver', this.apiserverArgs);
+    await this.waitHealthy('kube-apiserver', `${this.server}/readyz`, 120_000, this.caPath);
+  }
+
+  /** The completed write requests (create, update, patch, delete) the audit log holds, by user. */
+  async writes(): Promise<AuditedWrite[]> {
+    const text = await readFile(this.auditLogPath, 'utf8').catch(() => '');
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as AuditEvent)
+      .filter((e) => e.stage === 'ResponseComplete')
+      .map((e) => ({
+        user: e.user.username,
+        verb: e.verb,
+        resource: e.objectRef?.resource ?? '',
+        subresource: e.objectRef?.subresource,
+        namespace: e.objectRef?.namespace,
+        name: e.objectRef?.name,
+        code: e.responseStatus?.code ?? 0,
+      }));
   }
 
   /** A kubeconfig authenticating as ServiceAccount namespace/name with a TokenRequest token, so a
@@ -179,8 +215,14 @@ export class ControlPlane implements Kubeconfig {
     ]);
     await this.waitHealthy('etcd', `${etcdUrl}/health`, readyTimeoutMs);
 
-    this.launch('kube-apiserver', [
+    const auditPolicy = join(this.dir, 'audit-policy.yaml');
+    await writeFile(auditPolicy, auditPolicyYaml);
+    this.apiserverArgs = [
       `--etcd-servers=${etcdUrl}`,
+      `--audit-policy-file=${auditPolicy}`,
+      `--audit-log-path=${this.auditLogPath}`,
+      // Written as requests complete, so a test can count writes right after making them.
+      '--audit-log-mode=blocking',
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
       `--secure-port=${apiserverPort}`,
@@ -205,7 +247,8 @@ export class ControlPlane implements Kubeconfig {
       '--anonymous-auth=true',
       '--allow-privileged=true',
       '--profiling=false',
-    ]);
+    ];
+    this.launch('kube-apiserver', this.apiserverArgs);
     await this.waitHealthy('kube-apiserver', `${this.server}/readyz`, readyTimeoutMs, pki.ca.cert);
 
     const common = (kubeconfigPath: string, port: number) => [
@@ -269,6 +312,34 @@ export class ControlPlane implements Kubeconfig {
     }
     throw new Error(`${name} not healthy at ${url} after ${timeoutMs} ms (last: ${last}):\n${logTail(component.logPath)}`);
   }
+}
+
+// Metadata of every write, nothing of reads: enough to count what each component writes.
+const auditPolicyYaml = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    verbs: [create, update, patch, delete, deletecollection]
+  - level: None
+`;
+
+interface AuditEvent {
+  stage: string;
+  verb: string;
+  user: { username: string };
+  objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
+  responseStatus?: { code?: number };
+}
+
+export interface AuditedWrite {
+  user: string;
+  verb: string;
+  resource: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  code: number;
 }
 
 interface ClientCredentials {

@@ -154,6 +154,7 @@ export class RigKubelet {
     for (const pod of this.pods.values()) await this.teardown(pod).catch(() => undefined);
     this.pods.clear();
     await run('ip', ['link', 'del', this.bridge]).catch(() => undefined);
+    await removeCachedResults(this.networkName);
     await rmdir(join(this.cgroupDir, 'kubepods')).catch(() => undefined);
     await rmdir(this.cgroupDir).catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true });
@@ -239,8 +240,9 @@ export class RigKubelet {
     });
     // The informer stops on a watch error; a kubelet keeps watching.
     this.informer.on('error', (error) => {
+      if (this.stopped) return;
       this.options.logger?.warn({ err: error }, 'pod watch failed, restarting');
-      if (!this.stopped) setTimeout(() => void this.informer?.start().catch(() => undefined), 1000);
+      setTimeout(() => void this.informer?.start().catch(() => undefined), 1000);
     });
     await this.informer.start();
   }
@@ -465,9 +467,20 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Whether anything named after `prefix` is left on the host: netns, bridge, cgroup dir. */
+/** libcni's result cache (cnitool cannot move it from /var/lib/cni); DEL removes an entry, this
+ * removes those of a DEL that failed. */
+const cniResultsDir = '/var/lib/cni/results';
+
+async function removeCachedResults(networkName: string): Promise<void> {
+  const entries = existsSync(cniResultsDir) ? await readdir(cniResultsDir) : [];
+  for (const entry of entries.filter((name) => name.startsWith(`${networkName}-`))) await rm(join(cniResultsDir, entry), { force: true });
+}
+
+/** Whatever named after `prefix` is left on the host: netns, bridge, cgroup dir, cached CNI results. */
 export async function leftovers(prefix: string): Promise<string[]> {
   const found: string[] = [];
+  const results = existsSync(cniResultsDir) ? await readdir(cniResultsDir) : [];
+  found.push(...results.filter((name) => name.startsWith(`${prefix}-net-`)).map((name) => `CNI result ${name}`));
   const netns = existsSync('/var/run/netns') ? await readdir('/var/run/netns') : [];
   found.push(...netns.filter((name) => name.startsWith(`${prefix}-`)).map((name) => `netns ${name}`));
   if (existsSync(`/sys/class/net/${prefix}-br`)) found.push(`bridge ${prefix}-br`);

@@ -1,11 +1,21 @@
 // Shared by the vitest suites: where the repository and the interop vectors are, and how to run
 // the real CLI the way a user would (node bin/ztkube.js, built from dist/).
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// The nearest directory up with a package.json: test/ under vitest, dist/test/ when a benchmark
+// compiled by tsc imports the rigs.
+function findRepoRoot(dir: string): string {
+  while (!existsSync(join(dir, 'package.json'))) {
+    if (dirname(dir) === dir) throw new Error('no package.json above the test helpers');
+    dir = dirname(dir);
+  }
+  return dir;
+}
+
+export const repoRoot = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
 export const vectors = resolve(repoRoot, '..', 'shared', 'vectors', 'zt-1.14');
 
 export function vectorPath(...parts: string[]): string {

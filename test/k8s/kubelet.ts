@@ -80,6 +80,7 @@ export class RigKubelet {
   readonly bridge: string;
   readonly gateway: string;
   readonly networkName: string;
+  readonly nodeName: string;
   private readonly core: CoreV1Api;
   private readonly pods = new Map<string, RigPod>();
   /** Each pod's operations in order: one chain per uid. */
@@ -96,6 +97,7 @@ export class RigKubelet {
     this.core = options.kubeConfig.makeApiClient(CoreV1Api);
     this.bridge = `${options.prefix}-br`;
     this.networkName = `${options.prefix}-net`;
+    this.nodeName = options.nodeName;
     this.gateway = hostAddress(options.subnet, 1);
   }
 

@@ -89,6 +89,7 @@ export interface NetworkConfigDescription {
 
 interface Addon {
   identityGenerate(): string;
+  identityGenerateAsync(): Promise<string>;
   identityValidate(identity: string): boolean;
   identityGetPublic(identity: string): string;
   identitySign(secretIdentity: string, message: Buffer): string;
@@ -134,6 +135,11 @@ function addon(): Addon {
 /** A new secret identity (text form); takes a few hundred milliseconds of proof of work. */
 export function identityGenerate(): string {
   return addon().identityGenerate();
+}
+
+/** identityGenerate on a libuv pool thread: the event loop keeps running during the proof of work. */
+export function generateIdentity(): Promise<string> {
+  return addon().identityGenerateAsync();
 }
 
 /** Full validation, proof of work included; unparseable text is invalid. */

@@ -61,6 +61,30 @@ Napi::Value identityGenerate(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), Identity::generate().toString(true));
 }
 
+// The same on libuv's thread pool: the proof of work takes about 150 ms of one core, which an
+// agent attaching pods cannot spend on its event loop.
+class IdentityGeneration final : public Napi::AsyncWorker {
+ public:
+  explicit IdentityGeneration(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override { identity_ = Identity::generate().toString(true); }
+  void OnOK() override { deferred_.Resolve(Napi::String::New(Env(), identity_)); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string identity_;
+};
+
+Napi::Value identityGenerateAsync(const Napi::CallbackInfo& info) {
+  auto* work = new IdentityGeneration(info.Env());  // napi deletes it once settled
+  Napi::Promise promise = work->promise();
+  work->Queue();
+  return promise;
+}
+
 // A text that does not parse is as invalid as one that fails the proof of work.
 Napi::Value identityValidate(const Napi::CallbackInfo& info) {
   auto id = Identity::fromString(stringArg(info, 0, "identity"));
@@ -129,7 +153,8 @@ Napi::Value decodeNetconfJs(const Napi::CallbackInfo& info) {
 
 void registerTools(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Function::Callback> tools[] = {
-      {"identityGenerate", identityGenerate}, {"identityValidate", identityValidate},
+      {"identityGenerate", identityGenerate}, {"identityGenerateAsync", identityGenerateAsync},
+      {"identityValidate", identityValidate},
       {"identityGetPublic", identityGetPublic}, {"identitySign", identitySign},
       {"identityVerify", identityVerify},     {"identityAgree", identityAgree},
       {"decodePacket", decodePacket},         {"describeWorld", describeWorldJs},

@@ -50,7 +50,7 @@ export function sharedOptions(
   const base = { component: context.component, ...(context.nodeName ? { node: context.nodeName } : {}), ...(context.pod ? { pod: context.pod } : {}) };
   return {
     kubeConfig,
-    logger: pino({ base }),
+    logger: pino({ base, level: process.env.ZTKUBE_LOG_LEVEL ?? 'info' }),
     namespace: values.namespace ?? context.namespace ?? DEFAULT_NAMESPACE,
     mode: mode as Mode,
     threads,

@@ -76,6 +76,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       if (sidecar) return '';
       return pod.status?.phase === 'Running' ? findPodNetns(pod.metadata!.uid!) : undefined;
     },
+    ownNetns: sidecar !== undefined,
     releaseIdentities: !sidecar,
     bindPort: options.bindPort,
     records,

@@ -82,6 +82,7 @@ export class StatusPublisher {
   readonly #written = new Map<string, string | null>();
   readonly #debounceMs: number;
   readonly #settleMs: number;
+  #stopped = false;
 
   constructor(private readonly options: StatusPublisherOptions) {
     this.#debounceMs = options.debounceMs ?? 300;
@@ -90,10 +91,11 @@ export class StatusPublisher {
 
   /** Something about the pod changed: publish once things are quiet. */
   changed(key: string): void {
+    if (this.#stopped) return;
     const pending = this.#pending.get(key);
     if (pending) clearTimeout(pending.timer);
     const since = pending?.since ?? Date.now();
-    this.#pending.set(key, { since, timer: setTimeout(() => void this.#publish(key), this.#debounceMs) });
+    this.#pending.set(key, { since, timer: setTimeout(() => this.#publishLater(key), this.#debounceMs) });
   }
 
   /** The pod is gone: nothing more to write. */
@@ -104,18 +106,23 @@ export class StatusPublisher {
   }
 
   stop(): void {
+    this.#stopped = true;
     for (const p of this.#pending.values()) clearTimeout(p.timer);
     this.#pending.clear();
   }
 
+  #publishLater(key: string): void {
+    this.#publish(key).catch((e: unknown) => this.options.logger.error({ err: e, pod: key }, 'network status failed'));
+  }
+
   async #publish(key: string): Promise<void> {
     const pending = this.#pending.get(key);
-    if (!pending) return;
+    if (!pending || this.#stopped) return;
     const rendered = this.options.render(key);
     if (!rendered) return this.forget(key);
     const { pod, entries } = rendered;
     if (entries && isTransient(entries) && Date.now() - pending.since < this.#settleMs) {
-      pending.timer = setTimeout(() => void this.#publish(key), Math.min(1000, this.#settleMs));
+      pending.timer = setTimeout(() => this.#publishLater(key), Math.min(1000, this.#settleMs));
       return;
     }
     this.#pending.delete(key);

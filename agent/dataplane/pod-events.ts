@@ -13,11 +13,17 @@ export class PodEvents {
     private readonly source: { component: string; host: string },
   ) {}
 
-  async warn(pod: V1Pod, reason: string, message: string): Promise<void> {
-    const meta = pod.metadata!;
-    const once = `${meta.uid}\n${reason}\n${message}`;
-    if (this.#sent.has(once)) return;
+  /** Reports the problem unless it was already (in the background); false: it was. */
+  warn(pod: V1Pod, reason: string, message: string): boolean {
+    const once = `${pod.metadata!.uid}\n${reason}\n${message}`;
+    if (this.#sent.has(once)) return false;
     this.#sent.add(once);
+    void this.#write(pod, reason, message, once);
+    return true;
+  }
+
+  async #write(pod: V1Pod, reason: string, message: string, once: string): Promise<void> {
+    const meta = pod.metadata!;
     const now = new Date();
     try {
       await this.core.createNamespacedEvent({

@@ -18,7 +18,7 @@ import {
   POD_UID_LABEL,
   podIdentitySecretName,
 } from '../lib/kube.js';
-import { identityGenerate, identityGetPublic, identityValidate } from '../lib/native.js';
+import { generateIdentity, identityGetPublic, identityValidate } from '../lib/native.js';
 
 export interface PodIdentity {
   /** Where the Secret is: ztkube's namespace for the agent, the pod's for the sidecar. */
@@ -74,7 +74,7 @@ export async function ensurePodIdentity(core: CoreV1Api, namespace: string, pod:
   const name = podIdentitySecretName(pod);
   const existing = await readIdentitySecret(core, namespace, name);
   if (existing) return identityOf(existing, namespace, name, false);
-  const secret = identityGenerate();
+  const secret = await generateIdentity();
   const publicIdentity = identityGetPublic(secret);
   try {
     const created = await core.createNamespacedSecret({

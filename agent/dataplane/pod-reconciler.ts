@@ -38,6 +38,8 @@ export interface PodReconcilerOptions {
   /** The pod's network namespace when CNI did not give it: found from its processes (agent) or
    * '' for this process's own (sidecar); undefined while not found. */
   discoverNetns(pod: V1Pod): Promise<string | undefined>;
+  /** The pods run in this process's namespace (the sidecar): never waiting for a sandbox. */
+  ownNetns?: boolean;
   /** Delete an identity Secret with its pod (agent); the sidecar leaves it to the controller. */
   releaseIdentities: boolean;
   /** UDP port of each pod's node, inside the pod's namespace. */
@@ -108,7 +110,8 @@ export class PodReconciler implements CniHandler {
       },
     });
     options.dataplane.on('network', (key) => {
-      if (this.#states.has(key)) this.#publisher.changed(key);
+      const pod = this.#states.get(key)?.pod;
+      if (pod && !pod.metadata?.deletionTimestamp) this.#publisher.changed(key);
     });
   }
 
@@ -241,16 +244,18 @@ export class PodReconciler implements CniHandler {
     const log = this.#log.child({ pod: state.key });
     state.resolutions = this.#annotated(pod) ? this.#resolve(pod, log) : [];
     const networkIds = new Set(state.resolutions.flatMap((r) => (r.networkId && !r.error ? [r.networkId] : [])));
-    const wanted = networkIds.size > 0 && !TERMINAL_PHASES.has(pod.status?.phase ?? '');
+    // A terminating pod keeps its node until CNI DEL or its deletion, but is not attached anew.
+    const terminating = pod.metadata?.deletionTimestamp !== undefined;
+    const wanted = networkIds.size > 0 && !TERMINAL_PHASES.has(pod.status?.phase ?? '') && !(terminating && !state.attached);
     const netns = wanted ? await this.#netnsOf(pod, state.attached) : undefined;
     if (state.attached && (!wanted || netns !== state.attached.netns)) await this.#detach(state, log);
     state.podError = undefined;
-    if (wanted) {
+    if (wanted && !(terminating && !state.attached)) {
       if (state.attached) await this.#rejoin(state, networkIds, log);
       else await this.#attach(state, pod, netns, networkIds, log);
     }
     if (!state.podError) state.retryDelayMs = RETRY_MIN_MS;
-    this.#publisher.changed(state.key);
+    if (!terminating) this.#publisher.changed(state.key);
   }
 
   /** Each requested network: its id, or why the pod cannot join it (with a Warning Event). */
@@ -262,8 +267,7 @@ export class PodReconciler implements CniHandler {
       refs = parseNetworksAnnotation(annotation, podNamespace);
     } catch (e) {
       const error = (e as Error).message;
-      log.warn({ annotation, error }, 'bad network annotation');
-      void this.options.events.warn(pod, 'BadNetworkAnnotation', error);
+      if (this.options.events.warn(pod, 'BadNetworkAnnotation', error)) log.warn({ annotation, error }, 'bad network annotation');
       return [{ name: annotation, error }];
     }
     return refs.map((ref) => {
@@ -273,8 +277,8 @@ export class PodReconciler implements CniHandler {
       if (!network) error = `ZeroTierNetwork ${name} not found`;
       else if (!networkAdmits(network, podNamespace)) error = `ZeroTierNetwork ${name} does not allow pods of namespace ${podNamespace}`;
       if (error) {
-        log.warn({ network: name, error }, 'network not joinable');
-        void this.options.events.warn(pod, error.endsWith('not found') ? 'NetworkNotFound' : 'NetworkNotAllowed', error);
+        if (this.options.events.warn(pod, error.endsWith('not found') ? 'NetworkNotFound' : 'NetworkNotAllowed', error))
+          log.warn({ network: name, error }, 'network not joinable');
         return { name, error };
       }
       const networkId = networkIdOf(network!);
@@ -300,8 +304,10 @@ export class PodReconciler implements CniHandler {
       return; // the planet's arrival resyncs every pod
     }
     if (netns === undefined) {
+      // Before it runs, a pod has no sandbox to find (CNI ADD or its Running update comes next).
+      if (pod.status?.phase !== 'Running' && !this.options.ownNetns) return;
       state.podError = 'network namespace not found';
-      log.info({ uid: pod.metadata!.uid }, 'pod network namespace not found yet');
+      log.info({ uid: pod.metadata!.uid }, 'pod network namespace not found; retrying');
       return this.#retry(state);
     }
     try {
@@ -324,8 +330,7 @@ export class PodReconciler implements CniHandler {
     } catch (e) {
       const message = (e as Error).message;
       state.podError = `attach failed: ${message}`;
-      log.error({ err: e, netns }, 'attach failed');
-      void this.options.events.warn(pod, 'AttachFailed', message);
+      if (this.options.events.warn(pod, 'AttachFailed', message)) log.error({ err: e, netns }, 'attach failed');
       this.#retry(state);
     }
   }
@@ -374,7 +379,7 @@ export class PodReconciler implements CniHandler {
   }
 
   #entries(state: PodState): NetworkStatusEntry[] {
-    const attachment = state.attached
+    const attachment = state.attached && this.options.dataplane.pods().includes(state.key)
       ? { address: state.attached.address, networks: this.options.dataplane.networks(state.key) }
       : undefined;
     return networkStatusEntries(state.resolutions, attachment, state.podError);

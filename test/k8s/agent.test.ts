@@ -5,8 +5,9 @@
 // the host namespace on the rig bridge's gateway, the planet ConfigMap, each network's
 // status.networkId, and every pod identity Secret's address authorised.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -285,7 +286,8 @@ beforeAll(async () => {
   const custom = plane.kubeConfig.makeApiClient(CustomObjectsApi);
   for (const network of [netA, closed])
     await custom.createNamespacedCustomObject({ group: 'ztkube.io', version: 'v1alpha1', plural: 'zerotiernetworks', namespace: network.metadata.namespace!, body: network });
-  rig = await RigKubelet.start({ kubeConfig: plane.kubeConfig, nodeName, prefix, subnet, withZtkubeCni: true, cniSocket: join(dir, 'cni.sock'), ztkubeCniPath: ztkubeCni });
+  rig = await RigKubelet.start({ kubeConfig: plane.kubeConfig, nodeName, prefix, subnet, withZtkubeCni: true, cniSocket: join(dir, 'cni.sock'), ztkubeCniPath: ztkubeCni,
+    logger: pino({ base: { component: 'rig' } }, { write: (line: string) => void output.push(line.trimEnd()) }) });
   standIn = await StandInController.start(rig.gateway);
   await standIn.run([netA, closed], rig.gateway);
   agent = startAgent();
@@ -295,6 +297,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await agent?.stop();
+  // The processes' logs, for a failure's post-mortem.
+  if (process.env.ZTKUBE_TEST_LOG) writeFileSync(process.env.ZTKUBE_TEST_LOG, `${output.join('\n')}\n`);
   await rig?.stop();
   await standIn?.close();
   await plane?.stop();
@@ -335,6 +339,10 @@ describe('ztkube agent', () => {
     const a2 = await readPod('a2');
     expect(await metric(url, 'ztkube_pods_attached')).toBe(2);
     await core.deleteNamespacedPod({ namespace: apps, name: 'a2' });
+    let left: V1Pod | undefined;
+    await waitFor('pod a2 gone', 30_000, async () => readPod('a2').then((p) => ((left = p), false), () => true)).catch((e: Error) => {
+      throw new Error(`${e.message}: ${JSON.stringify(left?.metadata)}`);
+    });
     await waitFor('a2 detached', 30_000, async () => (await metric(url, 'ztkube_pods_attached')) === 1);
     await waitFor('Secret of a2 deleted', 30_000, async () =>
       core.readNamespacedSecret({ namespace: ztkubeNamespace, name: podIdentitySecretName(a2) }).then(
@@ -430,7 +438,8 @@ describe('ztkube agent', () => {
     expect(await agent.stop()).toBe(0);
     await core.patchNamespacedPod({ namespace: apps, name: 'side', body: { metadata: { annotations: { [NETWORKS_ANNOTATION]: 'net-a' } } } }, mergePatch);
     const pod = await readPod('side');
-    const kubeconfig = await sidecarKubeconfig();
+    const relay = await apiserverRelay();
+    const kubeconfig = await sidecarKubeconfig(relay.server);
     const sidecar = ZtkubeProcess.start(['sidecar', `--kubeconfig=${kubeconfig}`, `--namespace=${ztkubeNamespace}`, '--metrics-host=127.0.0.1', '--metrics-port=0'], {
       netns: rig.netnsName(pod.metadata!.uid!),
       env: { POD_NAMESPACE: apps, POD_NAME: 'side', POD_UID: pod.metadata!.uid! },
@@ -441,6 +450,7 @@ describe('ztkube agent', () => {
       expect(entry!.address).toBe(secret.metadata!.labels![ADDRESS_LABEL]);
       expect(await podIps(pod, entry!.interface!)).toEqual(entry!.ips);
     } finally {
+      relay.close();
       expect(await sidecar.stop()).toBe(0);
     }
   });
@@ -454,10 +464,28 @@ describe('ztkube agent', () => {
   });
 });
 
-/** A ServiceAccount for the sidecar in the pods' namespace: its pod, Secrets and Events there,
- * the networks, and the planet in ztkube's namespace. */
-async function sidecarKubeconfig(): Promise<string> {
+/** The apiserver (on the host's loopback) as a pod sees it: a TCP relay on the rig bridge's
+ * gateway. The serving certificate names localhost, which the kubeconfig asks for. */
+async function apiserverRelay(): Promise<{ server: string; close(): void }> {
+  const target = new URL(plane.server);
+  const relay = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    client.pipe(upstream).pipe(client);
+    const end = () => (client.destroy(), upstream.destroy());
+    client.on('error', end);
+    upstream.on('error', end);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, rig.gateway, resolve));
+  return { server: `https://${rig.gateway}:${(relay.address() as AddressInfo).port}`, close: () => relay.close() };
+}
+
+/** A ServiceAccount for the sidecar in the pods' namespace (its pod, Secrets and Events there,
+ * the networks, the planet in ztkube's namespace), reaching the apiserver at `server`. */
+async function sidecarKubeconfig(server: string): Promise<string> {
   const { kubeconfigPath } = await plane.kubeconfigForServiceAccount(apps, 'zta-sidecar');
+  const config = JSON.parse(readFileSync(kubeconfigPath, 'utf8')) as { clusters: { cluster: Record<string, string> }[] };
+  Object.assign(config.clusters[0]!.cluster, { server, 'tls-server-name': 'localhost' });
+  writeFileSync(kubeconfigPath, JSON.stringify(config));
   const subject = `[{kind: ServiceAccount, name: zta-sidecar, namespace: ${apps}}]`;
   await plane.apply(`
 apiVersion: rbac.authorization.k8s.io/v1

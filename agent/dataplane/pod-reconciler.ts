@@ -402,7 +402,8 @@ export class PodReconciler implements CniHandler {
   async #waitReady(state: PodState, deadline: number): Promise<NetworkStatusEntry[]> {
     for (;;) {
       const entries = this.#entries(state);
-      const settled = state.attached ? isReady(entries) : state.podError !== undefined;
+      const nothingToJoin = state.resolutions.every((r) => r.error);
+      const settled = nothingToJoin || (state.attached ? isReady(entries) : state.podError !== undefined);
       if (settled || Date.now() >= deadline || this.#closed) return entries;
       await new Promise((r) => setTimeout(r, 100));
     }

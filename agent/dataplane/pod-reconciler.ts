@@ -237,8 +237,12 @@ export class PodReconciler implements CniHandler {
     // A pod of the same name but another uid (a StatefulSet's next pod) first ends the previous one.
     if (state.identityPod && state.identityPod.metadata!.uid !== uid) await this.#podGone(state);
     if (!pod) {
-      this.#states.delete(state.key);
-      this.#publisher.forget(state.key);
+      clearTimeout(state.retry);
+      // A new pod of the same name may have its own state by now.
+      if (this.#states.get(state.key) === state) {
+        this.#states.delete(state.key);
+        this.#publisher.forget(state.key);
+      }
       return;
     }
     const log = this.#log.child({ pod: state.key });
@@ -246,14 +250,12 @@ export class PodReconciler implements CniHandler {
     const networkIds = new Set(state.resolutions.flatMap((r) => (r.networkId && !r.error ? [r.networkId] : [])));
     // A terminating pod keeps its node until CNI DEL or its deletion, but is not attached anew.
     const terminating = pod.metadata?.deletionTimestamp !== undefined;
-    const wanted = networkIds.size > 0 && !TERMINAL_PHASES.has(pod.status?.phase ?? '') && !(terminating && !state.attached);
+    const wanted = networkIds.size > 0 && !TERMINAL_PHASES.has(pod.status?.phase ?? '') && (!terminating || state.attached !== undefined);
     const netns = wanted ? await this.#netnsOf(pod, state.attached) : undefined;
     if (state.attached && (!wanted || netns !== state.attached.netns)) await this.#detach(state, log);
     state.podError = undefined;
-    if (wanted && !(terminating && !state.attached)) {
-      if (state.attached) await this.#rejoin(state, networkIds, log);
-      else await this.#attach(state, pod, netns, networkIds, log);
-    }
+    if (wanted && state.attached) await this.#rejoin(state, networkIds, log);
+    else if (wanted && !terminating) await this.#attach(state, pod, netns, networkIds, log);
     if (!state.podError) state.retryDelayMs = RETRY_MIN_MS;
     if (!terminating) this.#publisher.changed(state.key);
   }

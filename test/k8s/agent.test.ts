@@ -57,6 +57,11 @@ const netA: ZeroTierNetwork = {
   metadata: { name: 'net-a', namespace: apps },
   spec: { managed: { ipv4: { pools: [{ start: '198.19.10.10', end: '198.19.10.250' }] }, routes: [{ target: '198.19.10.0/24' }] } },
 };
+const netB: ZeroTierNetwork = {
+  ...netA,
+  metadata: { name: 'net-b', namespace: apps },
+  spec: { managed: { ipv4: { pools: [{ start: '198.19.12.10', end: '198.19.12.250' }] }, routes: [{ target: '198.19.12.0/24' }] } },
+};
 // Another namespace's network that does not admit pods of `apps`.
 const closed: ZeroTierNetwork = {
   apiVersion: 'ztkube.io/v1alpha1',
@@ -284,12 +289,12 @@ beforeAll(async () => {
   await plane.apply(rbac);
   await plane.apply(readFileSync(join(repoRoot, 'charts/ztkube/crds/zerotiernetworks.ztkube.io.yaml'), 'utf8'));
   const custom = plane.kubeConfig.makeApiClient(CustomObjectsApi);
-  for (const network of [netA, closed])
+  for (const network of [netA, netB, closed])
     await custom.createNamespacedCustomObject({ group: 'ztkube.io', version: 'v1alpha1', plural: 'zerotiernetworks', namespace: network.metadata.namespace!, body: network });
   rig = await RigKubelet.start({ kubeConfig: plane.kubeConfig, nodeName, prefix, subnet, withZtkubeCni: true, cniSocket: join(dir, 'cni.sock'), ztkubeCniPath: ztkubeCni,
     logger: pino({ base: { component: 'rig' } }, { write: (line: string) => void output.push(line.trimEnd()) }) });
   standIn = await StandInController.start(rig.gateway);
-  await standIn.run([netA, closed], rig.gateway);
+  await standIn.run([netA, netB, closed], rig.gateway);
   agent = startAgent();
   const url = await agent.metricsUrl();
   await waitFor('agent ready', 60_000, async () => (await fetch(`${url}/readyz`)).status === 200);
@@ -414,6 +419,22 @@ describe('ztkube agent', () => {
     expect(existsSync(join(dir, 'pods', `${pod.metadata!.uid}.json`))).toBe(false);
     expect(await waitFor('late pings a1', 30_000, async () => ping(pod, seen.get('a1')!.ips![0]!))).toBe(true);
     seen.set('late', entry!);
+  });
+
+  test('editing the annotation joins and leaves networks', async () => {
+    const pod = await readPod('late');
+    const setNetworks = (networks: string) =>
+      core.patchNamespacedPod({ namespace: apps, name: 'late', body: { metadata: { annotations: { [NETWORKS_ANNOTATION]: networks } } } }, mergePatch);
+    await setNetworks('net-a, net-b');
+    const both = await waitStatus('late', (e) => e.length === 2 && e.every((n) => n.status === 'OK' && (n.ips?.length ?? 0) > 0));
+    expect(both.map((e) => e.name)).toEqual([`${apps}/net-a`, `${apps}/net-b`]);
+    expect(both[0]).toEqual(seen.get('late'));
+    expect(both[1]!.ips![0]).toMatch(/^198\.19\.12\.\d+\/24$/);
+    expect(await podIps(pod, both[1]!.interface!)).toEqual(both[1]!.ips);
+    await setNetworks('net-a');
+    await waitStatus('late', (e) => e.length === 1);
+    await waitFor('net-b interface gone', 30_000, async () => rig.exec(pod, ['ip', 'link', 'show', 'dev', both[1]!.interface!]).then(() => false, () => true));
+    expect(await podIps(pod, seen.get('late')!.interface!)).toEqual(seen.get('late')!.ips);
   });
 
   test('an agent restart re-attaches every pod with the same addresses', async () => {

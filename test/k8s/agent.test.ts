@@ -46,7 +46,11 @@ const apps = 'zta-apps';
 const other = 'zta-other';
 const nodeName = 'zta-node';
 const prefix = 'zta';
-const subnet = '198.18.0.128/26';
+const subnet = '198.18.0.128/27';
+// A second node whose CNI chain lacks ztkube-cni, with its own agent.
+const plainNodeName = 'zta-node2';
+const plainPrefix = 'zta2';
+const plainSubnet = '198.18.0.160/27';
 const ZERO: StateId = ['0000000000000000', '0000000000000000'];
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const ztkubeCni = process.env.ZTKUBE_CNI ?? join(repoRoot, 'dist', 'bin', 'ztkube-cni');
@@ -73,6 +77,7 @@ const closed: ZeroTierNetwork = {
 let plane: ControlPlane;
 let core: CoreV1Api;
 let rig: RigKubelet;
+let plainRig: RigKubelet;
 let standIn: StandInController;
 let dir: string;
 let agentKubeconfig: string;
@@ -123,15 +128,16 @@ class ZtkubeProcess {
 }
 
 let agent: ZtkubeProcess;
+let plainAgent: ZtkubeProcess;
 
-function startAgent(): ZtkubeProcess {
+function startAgent(node = nodeName): ZtkubeProcess {
   return ZtkubeProcess.start([
     'agent',
     `--kubeconfig=${agentKubeconfig}`,
     `--namespace=${ztkubeNamespace}`,
-    `--node-name=${nodeName}`,
-    `--cni-socket=${join(dir, 'cni.sock')}`,
-    `--pod-records-dir=${join(dir, 'pods')}`,
+    `--node-name=${node}`,
+    `--cni-socket=${join(dir, node, 'cni.sock')}`,
+    `--pod-records-dir=${join(dir, node, 'pods')}`,
     '--metrics-host=127.0.0.1',
     '--metrics-port=0',
     '--cni-wait=10',
@@ -252,8 +258,8 @@ async function waitStatus(name: string, accept: (entries: NetworkStatusEntry[]) 
 
 const onNetA = (entries: NetworkStatusEntry[]) => entries.length === 1 && entries[0]!.status === 'OK' && (entries[0]!.ips?.length ?? 0) > 0;
 
-async function podIps(pod: V1Pod, iface: string): Promise<string[]> {
-  const { stdout } = await rig.exec(pod, ['ip', '-j', '-4', 'addr', 'show', 'dev', iface]);
+async function podIps(pod: V1Pod, iface: string, on = rig): Promise<string[]> {
+  const { stdout } = await on.exec(pod, ['ip', '-j', '-4', 'addr', 'show', 'dev', iface]);
   const [link] = JSON.parse(stdout) as { addr_info: { local: string; prefixlen: number }[] }[];
   return link!.addr_info.map((a) => `${a.local}/${a.prefixlen}`);
 }
@@ -291,24 +297,30 @@ beforeAll(async () => {
   const custom = plane.kubeConfig.makeApiClient(CustomObjectsApi);
   for (const network of [netA, netB, closed])
     await custom.createNamespacedCustomObject({ group: 'ztkube.io', version: 'v1alpha1', plural: 'zerotiernetworks', namespace: network.metadata.namespace!, body: network });
-  rig = await RigKubelet.start({ kubeConfig: plane.kubeConfig, nodeName, prefix, subnet, withZtkubeCni: true, cniSocket: join(dir, 'cni.sock'), ztkubeCniPath: ztkubeCni,
+  rig = await RigKubelet.start({ kubeConfig: plane.kubeConfig, nodeName, prefix, subnet, withZtkubeCni: true, cniSocket: join(dir, nodeName, 'cni.sock'), ztkubeCniPath: ztkubeCni,
     logger: pino({ base: { component: 'rig' } }, { write: (line: string) => void output.push(line.trimEnd()) }) });
+  plainRig = await RigKubelet.start({ kubeConfig: plane.kubeConfig, nodeName: plainNodeName, prefix: plainPrefix, subnet: plainSubnet });
   standIn = await StandInController.start(rig.gateway);
   await standIn.run([netA, netB, closed], rig.gateway);
   agent = startAgent();
-  const url = await agent.metricsUrl();
-  await waitFor('agent ready', 60_000, async () => (await fetch(`${url}/readyz`)).status === 200);
+  plainAgent = startAgent(plainNodeName);
+  for (const started of [agent, plainAgent]) {
+    const url = await started.metricsUrl();
+    await waitFor('agent ready', 60_000, async () => (await fetch(`${url}/readyz`)).status === 200);
+  }
 }, 300_000);
 
 afterAll(async () => {
   await agent?.stop();
   // The processes' logs, for a failure's post-mortem.
   if (process.env.ZTKUBE_TEST_LOG) writeFileSync(process.env.ZTKUBE_TEST_LOG, `${output.join('\n')}\n`);
+  await plainAgent?.stop();
   await rig?.stop();
+  await plainRig?.stop();
   await standIn?.close();
   await plane?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
-  expect(await leftovers(prefix)).toEqual([]);
+  expect([...(await leftovers(prefix)), ...(await leftovers(plainPrefix))]).toEqual([]);
 }, 120_000);
 
 describe('ztkube agent', () => {
@@ -356,13 +368,12 @@ describe('ztkube agent', () => {
       ),
     );
     expect(agent.logs().some((l) => l.pod === `${apps}/a2` && l.msg === 'detached')).toBe(true);
-    expect(existsSync(join(dir, 'pods', `${a2.metadata!.uid}.json`))).toBe(false);
+    expect(existsSync(join(dir, nodeName, 'pods', `${a2.metadata!.uid}.json`))).toBe(false);
   });
 
   test('a StatefulSet pod keeps its address and IPs when re-created', async () => {
     const appsApi = plane.kubeConfig.makeApiClient(AppsV1Api);
     const template = annotated('db', 'net-a');
-    delete template.spec!.nodeName; // the scheduler places it on the rig's node, the only one
     await appsApi.createNamespacedStatefulSet({
       namespace: apps,
       body: {
@@ -416,9 +427,23 @@ describe('ztkube agent', () => {
     const [entry] = await waitStatus('late', onNetA);
     const pod = await readPod('late');
     expect(await podIps(pod, entry!.interface!)).toEqual(entry!.ips);
-    expect(existsSync(join(dir, 'pods', `${pod.metadata!.uid}.json`))).toBe(false);
+    expect(existsSync(join(dir, nodeName, 'pods', `${pod.metadata!.uid}.json`))).toBe(false);
     expect(await waitFor('late pings a1', 30_000, async () => ping(pod, seen.get('a1')!.ips![0]!))).toBe(true);
     seen.set('late', entry!);
+  });
+
+  test('on a node without ztkube-cni, a pod annotated from the start is attached once it runs', async () => {
+    await core.createNamespacedPod({ namespace: apps, body: { ...annotated('plain', 'net-a'), spec: { ...annotated('plain').spec!, nodeName: plainNodeName } } });
+    const pod = await waitFor('plain running', 60_000, async () => {
+      const current = await readPod('plain');
+      return current.status?.phase === 'Running' && current;
+    });
+    // The stand-in root listens on the other bridge's gateway: a route there, as a cluster's pod network gives.
+    await plainRig.exec(pod, ['ip', 'route', 'add', subnet, 'via', plainRig.gateway]);
+    const [entry] = await waitStatus('plain', onNetA);
+    expect(await podIps(pod, entry!.interface!, plainRig)).toEqual(entry!.ips);
+    expect(existsSync(join(dir, plainNodeName, 'pods', `${pod.metadata!.uid}.json`))).toBe(false);
+    expect(plainAgent.logs().some((l) => l.pod === `${apps}/plain` && l.msg === 'pod attached' && String(l.netns).startsWith('/proc/'))).toBe(true);
   });
 
   test('editing the annotation joins and leaves networks', async () => {

@@ -134,10 +134,14 @@ export class PodReconciler implements CniHandler {
   podDeleted(pod: V1Pod): void {
     const state = this.#states.get(podKeyOf(pod));
     if (!state || state.pod?.metadata?.uid !== pod.metadata?.uid) return;
+    const uid = pod.metadata!.uid!;
     state.pod = undefined;
+    this.#publisher.forget(state.key, uid);
     this.#enqueue(state);
-    // A pod that never got as far as an identity still leaves its CNI record.
-    if (!state.identityPod) void this.#forgetNetns(pod.metadata!.uid!);
+    if (state.identityPod) return; // the reconcile releases the rest
+    // A pod that never got as far as an identity still leaves its CNI record and reported problems.
+    this.options.events.forget(uid);
+    this.#forgetNetns(uid).catch((e: unknown) => this.#log.warn({ err: e, pod: state.key }, 'pod record not removed'));
   }
 
   hasPlanet(): boolean {

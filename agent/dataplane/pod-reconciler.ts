@@ -309,6 +309,10 @@ export class PodReconciler implements CniHandler {
       state.podError = 'waiting for the planet';
       return; // the planet's arrival resyncs every pod
     }
+    if (pod.spec?.hostNetwork) {
+      state.podError = 'a hostNetwork pod has no network namespace of its own';
+      return;
+    }
     if (netns === undefined) {
       // Before it runs, a pod has no sandbox to find (CNI ADD or its Running update comes next).
       if (pod.status?.phase !== 'Running' && !this.options.ownNetns) return;

@@ -13,6 +13,8 @@ const subcommands: Record<string, () => Promise<Subcommand>> = {
   netconf: () => import('./netconf.js'),
   demo: () => import('./demo.js'),
   node: () => import('./node.js'),
+  agent: () => import('./agent.js'),
+  sidecar: () => import('./sidecar.js'),
 };
 
 const usage = `Usage: ztkube <command> [arguments]   (ztkube <command> --help for details)
@@ -22,6 +24,8 @@ const usage = `Usage: ztkube <command> [arguments]   (ztkube <command> --help fo
   netconf  decode                                         network config dictionaries
   demo     [--pods N] [--once]                            pods in namespaces on a ZeroTier network (root)
   node     --home DIR [--join NWID]... | status             one node in this namespace, like ZeroTier One
+  agent    [--node-name NODE] [--mode private|public]       the per-node Kubernetes agent (DaemonSet)
+  sidecar  [--mode private|public]                          one node in its own pod (downward API env)
 Exit status: 0 success, 1 invalid input or failure, 2 usage error.
 `;
 

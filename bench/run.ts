@@ -15,6 +15,7 @@ const suites: Record<string, Suite> = {
   frames: { program: 'build/frames_bench', what: 'VL2 frames between two in-process nodes against suite-3 crypto alone' },
   offload: { program: 'build/offload_bench', what: 'TAP-to-TAP TCP with and without virtio-net offloads (root)' },
   dataplane: { module: './dataplane.js', what: 'iperf3/ping between two pods: raw veth, ztkube, wireguard-go; RSS per pod (root)' },
+  k8s: { module: './k8s.js', what: 'on a real control plane: annotation to first ping, RSS per pod node, 1,000 pods authorised, API writes per pod (root)' },
 };
 
 function usage(): string {

@@ -38,12 +38,20 @@ export interface NetworkStatusOf {
   memberList?: { pod?: string; address?: string; state?: string; ips?: string[] }[];
 }
 
+/** A Kubernetes node of the cluster: the rig playing its kubelet and the agent running on it. */
+export interface ClusterNode {
+  rig: RigKubelet;
+  agent: ZtkubeProcess;
+  /** The agent's CNI socket and pod records. */
+  dir: string;
+}
+
 export class ZtkubeCluster {
   readonly namespace = 'ztkube-system';
   readonly core: CoreV1Api;
   readonly objects: CustomObjectsApi;
+  readonly nodes: ClusterNode[] = [];
   controller!: ZtkubeProcess;
-  agent!: ZtkubeProcess;
   #controllerKubeconfig = '';
   #agentKubeconfig = '';
   #rootPort = 0;
@@ -53,7 +61,6 @@ export class ZtkubeCluster {
     readonly options: ZtkubeClusterOptions,
     readonly plane: ControlPlane,
     readonly dir: string,
-    public rig: RigKubelet,
   ) {
     this.core = plane.kubeConfig.makeApiClient(CoreV1Api);
     this.objects = plane.kubeConfig.makeApiClient(CustomObjectsApi);
@@ -68,26 +75,46 @@ export class ZtkubeCluster {
       const core = plane.kubeConfig.makeApiClient(CoreV1Api);
       await core.createNamespace({ body: { metadata: { name: 'ztkube-system' } } });
       await plane.apply(await chartRbac('ztkube-system'));
-      const rig = await RigKubelet.start({
-        kubeConfig: plane.kubeConfig,
-        nodeName: `${options.prefix}-node`,
-        prefix: options.prefix,
-        subnet: options.subnet,
-        withZtkubeCni: true,
-        cniSocket: join(dir, 'cni.sock'),
-      });
-      cluster = new ZtkubeCluster(options, plane, dir, rig);
+      cluster = new ZtkubeCluster(options, plane, dir);
       cluster.#controllerKubeconfig = (await plane.kubeconfigForServiceAccount('ztkube-system', 'ztkube-controller')).kubeconfigPath;
       cluster.#agentKubeconfig = (await plane.kubeconfigForServiceAccount('ztkube-system', 'ztkube-agent')).kubeconfigPath;
       [cluster.#rootPort, cluster.#controllerPort] = await Promise.all([freeUdpPort(), freeUdpPort()]);
+      await cluster.addNode(options.prefix, options.subnet);
       cluster.startController();
-      cluster.startAgent();
       return cluster;
     } catch (e) {
       await (cluster ? cluster.stop() : plane.stop());
       await rm(dir, { recursive: true, force: true });
       throw e;
     }
+  }
+
+  /** The first node's rig and agent. */
+  get rig(): RigKubelet {
+    return this.nodes[0]!.rig;
+  }
+
+  get agent(): ZtkubeProcess {
+    return this.nodes[0]!.agent;
+  }
+
+  /** Another Kubernetes node with its agent; `underlay: false` runs pods without underlay
+   * addresses (see RigKubelet). The first node's bridge gateway is the root's address. */
+  async addNode(prefix: string, subnet: string, options: { underlay?: boolean; agentArgs?: string[] } = {}): Promise<ClusterNode> {
+    const dir = join(this.dir, prefix);
+    const rig = await RigKubelet.start({
+      kubeConfig: this.plane.kubeConfig,
+      nodeName: `${prefix}-node`,
+      prefix,
+      subnet,
+      underlay: options.underlay ?? true,
+      withZtkubeCni: true,
+      cniSocket: join(dir, 'cni.sock'),
+    });
+    const node: ClusterNode = { rig, dir, agent: undefined as unknown as ZtkubeProcess };
+    this.nodes.push(node);
+    this.startAgent(node, options.agentArgs);
+    return node;
   }
 
   /** `ztkube controller` in the host namespace, its root reached at the rig bridge's gateway. */
@@ -107,22 +134,23 @@ export class ZtkubeCluster {
     return this.controller;
   }
 
-  /** `ztkube agent` for the rig's node, on the rig's CNI socket. */
-  startAgent(): ZtkubeProcess {
-    this.agent = ZtkubeProcess.start(
+  /** `ztkube agent` for a node (default the first), on its rig's CNI socket. */
+  startAgent(node: ClusterNode = this.nodes[0]!, extraArgs: string[] = []): ZtkubeProcess {
+    node.agent = ZtkubeProcess.start(
       [
         'agent',
         `--kubeconfig=${this.#agentKubeconfig}`,
         `--namespace=${this.namespace}`,
-        `--node-name=${this.rig.nodeName}`,
-        `--cni-socket=${join(this.dir, 'cni.sock')}`,
-        `--pod-records-dir=${join(this.dir, 'pods')}`,
+        `--node-name=${node.rig.nodeName}`,
+        `--cni-socket=${join(node.dir, 'cni.sock')}`,
+        `--pod-records-dir=${join(node.dir, 'pods')}`,
         '--metrics-host=127.0.0.1',
         '--metrics-port=0',
+        ...extraArgs,
       ],
       this.#processOptions(),
     );
-    return this.agent;
+    return node.agent;
   }
 
   async applyNetwork(network: ZeroTierNetwork): Promise<void> {
@@ -145,10 +173,10 @@ export class ZtkubeCluster {
 
   /** Stops ztkube, the rig and the control plane; leaves nothing on the host. Safe on failure. */
   async stop(): Promise<void> {
-    const stops = [this.agent, this.controller].filter(Boolean).map((p) => p.stop());
-    await Promise.all(stops);
+    const processes = [...this.nodes.map((n) => n.agent), this.controller].filter(Boolean);
+    await Promise.all(processes.map((p) => p.stop()));
     try {
-      await this.rig.stop();
+      for (const node of this.nodes) await node.rig.stop();
     } finally {
       await this.plane.stop();
       await rm(this.dir, { recursive: true, force: true });

@@ -1,0 +1,149 @@
+// `npm run bench -- k8s` (root; needs scripts/tools.sh k8s): ztkube on the real control plane of
+// the Kubernetes suites (test/k8s), the controller and the agents as processes with the chart's
+// RBAC, pods run by the rig kubelet through ztkube-cni.
+//  1. Attach: pods created one at a time on one agent (up to ZT_BENCH_ATTACH_PODS, default 100),
+//     each timed from creation (annotated) to its first ZeroTier ping answered from another pod;
+//     then the agent's memory per attached pod node.
+//  2. Scale: ZT_BENCH_SCALE_PODS (default 1,000) annotated pods created at once on a second node
+//     whose pods have no underlay address (1,000 do not fit the 198.18.0.0/24 this machine may
+//     use), timed until the network's status shows every one authorised; the API writes of the
+//     controller and the agents (from the apiserver's audit log) per pod.
+// Last line: one JSON object.
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import type { V1Pod } from '@kubernetes/client-node';
+import { NETWORKS_ANNOTATION } from '../agent/lib/kube.js';
+import type { ZeroTierNetwork } from '../agent/lib/network-spec.js';
+import { ZtkubeCluster } from '../test/k8s/ztkube-cluster.js';
+
+const exec = promisify(execFile);
+const ATTACH_PODS = Number(process.env.ZT_BENCH_ATTACH_PODS ?? 100);
+const SCALE_PODS = Number(process.env.ZT_BENCH_SCALE_PODS ?? 1000);
+const NS = 'bench';
+const ZTKUBE_USERS = /^system:serviceaccount:ztkube-system:ztkube-(agent|controller)$/;
+
+const network: ZeroTierNetwork = {
+  apiVersion: 'ztkube.io/v1alpha1',
+  kind: 'ZeroTierNetwork',
+  metadata: { name: 'bench', namespace: NS },
+  spec: {
+    managed: {
+      ipv4: { pools: [{ start: '198.19.0.1', end: '198.19.255.254' }] },
+      routes: [{ target: '198.19.0.0/16' }],
+    },
+  },
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(intervalMs);
+  }
+}
+
+function pod(name: string, nodeName: string): V1Pod {
+  return {
+    metadata: { name, annotations: { [NETWORKS_ANNOTATION]: 'bench' } },
+    spec: { nodeSelector: { 'kubernetes.io/hostname': nodeName }, containers: [{ name: 'main', image: 'example.invalid/app' }] },
+  };
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+async function rssKiB(pid: number): Promise<number> {
+  return Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]);
+}
+
+/** The pod's IPv4 on the bench network once its status says OK. */
+async function benchIp(cluster: ZtkubeCluster, name: string, timeoutMs: number): Promise<string> {
+  return until(`${name} on the network`, timeoutMs, async () => {
+    const entry = (await cluster.podNetworks(NS, name))?.find((e) => e.name === `${NS}/bench` && e.status === 'OK');
+    return entry?.ips?.find((ip) => ip.startsWith('198.19.'))?.split('/')[0];
+  });
+}
+
+async function attachPhase(cluster: ZtkubeCluster): Promise<{ latencies: number[]; rssPerNodeMiB: number }> {
+  await cluster.core.createNamespacedPod({ namespace: NS, body: pod('anchor', cluster.rig.nodeName) });
+  await benchIp(cluster, 'anchor', 120_000);
+  const anchor = await cluster.core.readNamespacedPod({ namespace: NS, name: 'anchor' });
+  const rssBefore = await rssKiB(cluster.agent.pid);
+  const latencies: number[] = [];
+  for (let i = 0; i < ATTACH_PODS; i++) {
+    const name = `attach-${i}`;
+    const start = performance.now();
+    await cluster.core.createNamespacedPod({ namespace: NS, body: pod(name, cluster.rig.nodeName) });
+    const ip = await benchIp(cluster, name, 60_000);
+    await until(`anchor pings ${name}`, 60_000, async () => {
+      await exec('ip', ['netns', 'exec', cluster.rig.netnsName(anchor.metadata!.uid!), 'ping', '-c', '1', '-W', '0.2', ip]);
+      return true;
+    }, 0);
+    latencies.push((performance.now() - start) / 1000);
+    process.stdout.write(`attach ${i + 1}/${ATTACH_PODS}: ${latencies[i]!.toFixed(3)} s\n`);
+  }
+  const rssAfter = await rssKiB(cluster.agent.pid);
+  return { latencies, rssPerNodeMiB: (rssAfter - rssBefore) / 1024 / ATTACH_PODS };
+}
+
+async function scalePhase(cluster: ZtkubeCluster): Promise<{ seconds: number; writesPerPod: number; authorized: number }> {
+  const node = await cluster.addNode('ztbs', '198.18.0.252/30', { underlay: false, agentArgs: ['--cni-wait=0'] });
+  const before = (await cluster.plane.writes()).length;
+  const baseline = (await cluster.networkStatus(NS, 'bench'))?.members?.authorized ?? 0;
+  const start = performance.now();
+  const names = Array.from({ length: SCALE_PODS }, (_, i) => `scale-${i}`);
+  for (let i = 0; i < names.length; i += 50)
+    await Promise.all(names.slice(i, i + 50).map((name) => cluster.core.createNamespacedPod({ namespace: NS, body: pod(name, node.rig.nodeName) })));
+  let authorized = 0;
+  await until(`${SCALE_PODS} more members authorised`, 600_000, async () => {
+    authorized = ((await cluster.networkStatus(NS, 'bench'))?.members?.authorized ?? 0) - baseline;
+    return authorized >= SCALE_PODS ? true : undefined;
+  }, 500);
+  const seconds = (performance.now() - start) / 1000;
+  // The writes ztkube made for these pods, including the status writes that followed them.
+  await sleep(6_000);
+  const writes = (await cluster.plane.writes()).slice(before).filter((w) => ZTKUBE_USERS.test(w.user));
+  const byKind = new Map<string, number>();
+  for (const w of writes) {
+    const kind = `${w.user.split(':').pop()} ${w.verb} ${w.resource}${w.subresource ? `/${w.subresource}` : ''}`;
+    byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+  }
+  for (const [kind, count] of [...byKind].sort()) process.stdout.write(`writes: ${kind}: ${count}\n`);
+  return { seconds, writesPerPod: writes.length / SCALE_PODS, authorized };
+}
+
+export async function run(): Promise<number> {
+  if (process.getuid?.() !== 0) {
+    console.error('bench k8s: needs root (network namespaces, TAPs)');
+    return 1;
+  }
+  const cluster = await ZtkubeCluster.start({ prefix: 'ztba', subnet: '198.18.0.0/25' });
+  try {
+    await cluster.core.createNamespace({ body: { metadata: { name: NS } } });
+    await cluster.applyNetwork(network);
+    await until('network Ready', 120_000, async () =>
+      (await cluster.networkStatus(NS, 'bench'))?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined,
+    );
+    const attach = await attachPhase(cluster);
+    const sorted = [...attach.latencies].sort((a, b) => a - b);
+    const scale = await scalePhase(cluster);
+    const result = {
+      pods1000Seconds: Number(scale.seconds.toFixed(1)),
+      writesPerPod: Number(scale.writesPerPod.toFixed(2)),
+      attachMedianSeconds: Number(quantile(sorted, 0.5).toFixed(3)),
+      attachP99Seconds: Number(quantile(sorted, 0.99).toFixed(3)),
+      rssPerNodeMiB: Number(attach.rssPerNodeMiB.toFixed(3)),
+    };
+    process.stdout.write(`scale: ${scale.authorized} pods authorised in ${result.pods1000Seconds} s; attach over ${ATTACH_PODS} pods\n`);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return 0;
+  } finally {
+    await cluster.stop();
+  }
+}

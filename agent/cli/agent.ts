@@ -8,12 +8,15 @@ import { commonFlags, runUntilSignalled, sharedOptions } from './pod-node-flags.
 export const usage = `Usage: ztkube agent [--node-name NODE] [--kubeconfig FILE] [--namespace NS] [--mode private|public]
                     [--cni-socket PATH] [--cni-wait SECONDS] [--pod-records-dir DIR]
                     [--metrics-port P] [--metrics-host IP] [--threads N] [--bind-port P]
+                    [--cni-bin-dir DIR --cni-conf-dir DIR]
   Attaches every pod on Kubernetes node NODE (default $NODE_NAME) annotated ztkube.io/networks:
   one ZeroTier node per pod, its identity in a Secret in NS (default $POD_NAMESPACE or
   ztkube-system), its TAPs in the pod's network namespace (from ztkube-cni on the socket PATH,
   default ${DEFAULT_CNI_SOCKET}, recorded under DIR, default ${DEFAULT_POD_RECORDS_DIR}; or found
   from the pod's processes under /proc), and writes the pod's ztkube.io/network-status.
   --mode private (default) gives nodes the planet of ConfigMap ztkube-planet; public, ZeroTier's.
+  --cni-bin-dir/--cni-conf-dir: install ztkube-cni into DIR and keep it chained at the end of the
+  primary CNI configuration while the agent runs (removed from the chain when it stops).
   --cni-wait: how long CNI ADD waits for every network to have an address (default 10).
   --bind-port: each node's UDP port in its pod's namespace (default 9993).
   Metrics, /healthz and /readyz on IP:P (default 0.0.0.0:9464). Logs are JSON lines on stdout.
@@ -26,6 +29,8 @@ export async function run(args: string[]): Promise<number> {
     'cni-socket': { type: 'string' },
     'cni-wait': { type: 'string' },
     'pod-records-dir': { type: 'string' },
+    'cni-bin-dir': { type: 'string' },
+    'cni-conf-dir': { type: 'string' },
   });
   if (values.help) {
     process.stdout.write(usage);
@@ -45,6 +50,13 @@ export async function run(args: string[]): Promise<number> {
       kind: 'agent',
       cniSocket: resolve(values['cni-socket'] ?? DEFAULT_CNI_SOCKET),
       podRecordsDir: resolve(values['pod-records-dir'] ?? DEFAULT_POD_RECORDS_DIR),
+      ...cniInstall(values['cni-bin-dir'], values['cni-conf-dir']),
     },
   });
+}
+
+function cniInstall(binDir: string | undefined, confDir: string | undefined): { cniInstall?: { binDir: string; confDir: string } } {
+  if (binDir === undefined && confDir === undefined) return {};
+  if (binDir === undefined || confDir === undefined) throw new UsageError('--cni-bin-dir and --cni-conf-dir go together');
+  return { cniInstall: { binDir: resolve(binDir), confDir: resolve(confDir) } };
 }

@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import { watchCollection, type Collection } from '../lib/informer.js';
 import { API_GROUP, API_VERSION, NETWORK_PLURAL, PLANET_CONFIGMAP, PLANET_KEY } from '../lib/kube.js';
 import { serveMetrics, type MetricsServer } from '../lib/metrics-server.js';
+import { repoPath } from '../lib/native.js';
+import { chainCniPlugin, installCniBinary, unchainCniPlugin } from './cni-install.js';
 import { CniServer } from './cni-server.js';
 import { Dataplane } from './dataplane.js';
 import { registerDataplaneMetrics } from './metrics.js';
@@ -27,12 +29,24 @@ export interface AgentOptions {
   /** For Events: the Kubernetes node's name. */
   nodeName: string;
   /** The agent: every pod on nodeName; the sidecar: its own pod, in the current network namespace. */
-  role: { kind: 'agent'; cniSocket: string; podRecordsDir: string } | { kind: 'sidecar'; podNamespace: string; podName: string; podUid: string };
+  role: AgentRole | { kind: 'sidecar'; podNamespace: string; podName: string; podUid: string };
   threads: number;
   bindPort: number;
   cniWaitMs: number;
   metrics: { host: string; port: number };
 }
+
+export interface AgentRole {
+  kind: 'agent';
+  cniSocket: string;
+  podRecordsDir: string;
+  /** Install ztkube-cni on the host and keep it chained into its primary CNI configuration
+   * (cni-install.ts) while the agent runs; the socket path must be the same on the host. */
+  cniInstall?: { binDir: string; confDir: string };
+}
+
+/** How often the chain is checked again: the primary CNI may rewrite its configuration. */
+const CNI_CHAIN_CHECK_MS = 10_000;
 
 export interface RunningAgent {
   metrics: MetricsServer;
@@ -50,6 +64,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const dataplane = new Dataplane({ threads: options.threads, logger });
   const watches: { stop(): Promise<void> }[] = [];
   let cni: CniServer | undefined;
+  let chainTimer: NodeJS.Timeout | undefined;
   let ready = false;
   const metrics = await serveMetrics(registerDataplaneMetrics(dataplane), { ...options.metrics, ready: () => ready });
   logger.info({ url: metrics.url }, 'metrics listening');
@@ -85,6 +100,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   const close = async () => {
     ready = false;
+    clearInterval(chainTimer);
+    if (role.kind === 'agent' && role.cniInstall) unchain(role.cniInstall.confDir, logger);
     await cni?.close();
     await Promise.all(watches.map((w) => w.stop()));
     await reconciler.close();
@@ -137,7 +154,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         });
     watches.push(pods);
     await reconciler.pruneRecords(new Set(pods.list().map((p) => p.metadata!.uid!)));
-    if (role.kind === 'agent') cni = await CniServer.listen(role.cniSocket, reconciler, { logger });
+    if (role.kind === 'agent') {
+      cni = await CniServer.listen(role.cniSocket, reconciler, { logger });
+      if (role.cniInstall) chainTimer = keepChained(role, role.cniInstall, logger);
+    }
     ready = true;
     logger.info({ mode: options.mode, node: options.nodeName, role: role.kind }, 'ready');
   } catch (e) {
@@ -145,4 +165,33 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     throw e;
   }
   return { metrics, dataplane, close };
+}
+
+/** Installs the plugin and chains it now (failing the start if it cannot), then re-chains it
+ * whenever the primary CNI rewrote its configuration. */
+function keepChained(role: AgentRole, install: { binDir: string; confDir: string }, logger: Logger): NodeJS.Timeout {
+  installCniBinary(repoPath('dist', 'bin', 'ztkube-cni'), install.binDir);
+  const chain = () => {
+    const changed = chainCniPlugin({ confDir: install.confDir, socket: role.cniSocket });
+    if (changed) logger.info({ file: changed }, 'ztkube-cni chained');
+  };
+  chain();
+  return setInterval(() => {
+    try {
+      chain();
+    } catch (e) {
+      logger.warn({ err: e, confDir: install.confDir }, 'ztkube-cni not chained');
+    }
+  }, CNI_CHAIN_CHECK_MS);
+}
+
+/** Unchained on stop: pods created meanwhile start without ztkube-cni and are attached by
+ * namespace discovery once an agent runs again, and an uninstalled ztkube leaves no plugin behind. */
+function unchain(confDir: string, logger: Logger): void {
+  try {
+    const changed = unchainCniPlugin(confDir);
+    if (changed) logger.info({ file: changed }, 'ztkube-cni unchained');
+  } catch (e) {
+    logger.warn({ err: e, confDir }, 'ztkube-cni not unchained');
+  }
 }

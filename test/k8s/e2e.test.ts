@@ -2,6 +2,8 @@
 // chart's RBAC, pods run by the rig kubelet through the CNI chain with ztkube-cni. What a user sees:
 // networks become Ready, annotated pods get interfaces and addresses and reach each other, a
 // StatefulSet pod keeps its address, and restarts and an apiserver outage lose nothing.
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AppsV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { NETWORKS_ANNOTATION, podIdentitySecretName, type NetworkStatusEntry } from '../../agent/lib/kube.js';
@@ -197,4 +199,24 @@ test('no log line of either program holds a secret key', async () => {
   expect(privateKeys.length).toBeGreaterThan(2);
   const logs = [...cluster.agent.lines, ...cluster.controller.lines, ...output].join('\n');
   for (const key of privateKeys) expect(logs).not.toContain(key);
+});
+
+test('the agent installs ztkube-cni and keeps it chained while it runs, and unchains it when it stops', async () => {
+  const host = join(cluster.dir, 'host');
+  const [binDir, confDir] = [join(host, 'opt/cni/bin'), join(host, 'etc/cni/net.d')];
+  mkdirSync(binDir, { recursive: true });
+  mkdirSync(confDir, { recursive: true });
+  const primary = join(confDir, '10-cluster.conflist');
+  const plugins = [{ type: 'bridge', bridge: 'cni0' }, { type: 'portmap' }];
+  writeFileSync(primary, JSON.stringify({ cniVersion: '1.0.0', name: 'cluster', plugins }));
+  const types = () => (JSON.parse(readFileSync(primary, 'utf8')) as { plugins: { type: string }[] }).plugins.map((p) => p.type);
+  const spare = await cluster.addNode('ztes', '198.18.0.248/30', { underlay: false, agentArgs: [`--cni-bin-dir=${binDir}`, `--cni-conf-dir=${confDir}`] });
+  await spare.agent.waitForLog('agent ready', (l) => l.msg === 'ready');
+  expect(types()).toEqual(['bridge', 'portmap', 'ztkube-cni']);
+  expect(statSync(join(binDir, 'ztkube-cni')).mode & 0o111).not.toBe(0);
+  // The cluster's CNI rewrites its configuration: the agent chains again.
+  writeFileSync(primary, JSON.stringify({ cniVersion: '1.0.0', name: 'cluster', plugins }));
+  await eventually('re-chained', async () => types().includes('ztkube-cni'), 30_000);
+  expect(await spare.agent.stop()).toBe(0);
+  expect(types()).toEqual(['bridge', 'portmap']);
 });

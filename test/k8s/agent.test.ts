@@ -4,7 +4,6 @@
 // stand-in plays its part in this process: a root and a network controller on one Dataplane in
 // the host namespace on the rig bridge's gateway, the planet ConfigMap, each network's
 // status.networkId, and every pod identity Secret's address authorised.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo } from 'node:net';
@@ -39,6 +38,8 @@ import { managedNetworkId, managedNetworkRecord, memberRecord, type ZeroTierNetw
 import { StateObjectType, type StateId } from '../../agent/lib/node.js';
 import { repoRoot } from '../helpers.js';
 import { ControlPlane, toolsBin } from './control-plane.js';
+import { chartRbac } from './ztkube-cluster.js';
+import { ZtkubeProcess } from './ztkube-process.js';
 import { leftovers, RigKubelet } from './kubelet.js';
 
 const ztkubeNamespace = 'ztkube-system';
@@ -83,50 +84,6 @@ let dir: string;
 let agentKubeconfig: string;
 const output: string[] = [];
 
-/** A `ztkube agent` or `ztkube sidecar` child process and its JSON log lines. */
-class ZtkubeProcess {
-  readonly lines: string[] = [];
-  readonly exited: Promise<number | null>;
-  private constructor(readonly child: ChildProcess) {
-    let partial = '';
-    const collect = (chunk: Buffer) => {
-      partial += chunk.toString('utf8');
-      const complete = partial.split('\n');
-      partial = complete.pop()!;
-      this.lines.push(...complete);
-      output.push(...complete);
-    };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  }
-
-  static start(args: string[], options: { netns?: string; env?: Record<string, string> } = {}): ZtkubeProcess {
-    const command = ['setpriv', '--pdeathsig', 'KILL', process.execPath, join(repoRoot, 'bin', 'ztkube.js'), ...args];
-    const argv = options.netns ? ['ip', 'netns', 'exec', options.netns, ...command] : command;
-    return new ZtkubeProcess(spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] }));
-  }
-
-  logs(): Record<string, unknown>[] {
-    return this.lines.flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    });
-  }
-
-  async metricsUrl(): Promise<string> {
-    return waitFor('metrics URL in the logs', 30_000, async () => this.logs().find((l) => l.msg === 'metrics listening')?.url as string | undefined);
-  }
-
-  async stop(): Promise<number | null> {
-    this.child.kill('SIGTERM');
-    return this.exited;
-  }
-}
-
 let agent: ZtkubeProcess;
 let plainAgent: ZtkubeProcess;
 
@@ -141,8 +98,10 @@ function startAgent(node = nodeName): ZtkubeProcess {
     '--metrics-host=127.0.0.1',
     '--metrics-port=0',
     '--cni-wait=10',
-  ]);
+  ], { onLine: collect });
 }
+
+const collect = (line: string) => void output.push(line);
 
 /** A root and a network controller on the rig bridge's gateway (host namespace), publishing what
  * the controller will: the planet, each network's id, and every pod identity authorised. */
@@ -289,10 +248,8 @@ beforeAll(async () => {
   core = plane.kubeConfig.makeApiClient(CoreV1Api);
   for (const name of [apps, other]) await core.createNamespace({ body: { metadata: { name } } });
   agentKubeconfig = (await plane.kubeconfigForServiceAccount(ztkubeNamespace, 'ztkube-agent')).kubeconfigPath;
-  const rbac = execFileSync(join(toolsBin, 'helm'), ['template', 'ztkube', join(repoRoot, 'charts/ztkube'), '-n', ztkubeNamespace, '-s', 'templates/agent-rbac.yaml'], {
-    encoding: 'utf8',
-  });
-  await plane.apply(rbac);
+  // The chart's RBAC, the sidecar's granted to the ServiceAccount the sidecar test runs with.
+  await plane.apply(await chartRbac(ztkubeNamespace, [`sidecar.serviceAccounts[0].namespace=${apps}`, 'sidecar.serviceAccounts[0].name=zta-sidecar']));
   await plane.apply(readFileSync(join(repoRoot, 'charts/ztkube/crds/zerotiernetworks.ztkube.io.yaml'), 'utf8'));
   const custom = plane.kubeConfig.makeApiClient(CustomObjectsApi);
   for (const network of [netA, netB, closed])
@@ -489,6 +446,7 @@ describe('ztkube agent', () => {
     const sidecar = ZtkubeProcess.start(['sidecar', `--kubeconfig=${kubeconfig}`, `--namespace=${ztkubeNamespace}`, '--metrics-host=127.0.0.1', '--metrics-port=0'], {
       netns: rig.netnsName(pod.metadata!.uid!),
       env: { POD_NAMESPACE: apps, POD_NAME: 'side', POD_UID: pod.metadata!.uid! },
+      onLine: collect,
     });
     try {
       const [entry] = await waitStatus('side', onNetA);
@@ -525,52 +483,12 @@ async function apiserverRelay(): Promise<{ server: string; close(): void }> {
   return { server: `https://${rig.gateway}:${(relay.address() as AddressInfo).port}`, close: () => relay.close() };
 }
 
-/** A ServiceAccount for the sidecar in the pods' namespace (its pod, Secrets and Events there,
- * the networks, the planet in ztkube's namespace), reaching the apiserver at `server`. */
+/** The sidecar's ServiceAccount in the pods' namespace (bound by the chart's sidecar RBAC),
+ * reaching the apiserver at `server`. */
 async function sidecarKubeconfig(server: string): Promise<string> {
   const { kubeconfigPath } = await plane.kubeconfigForServiceAccount(apps, 'zta-sidecar');
   const config = JSON.parse(readFileSync(kubeconfigPath, 'utf8')) as { clusters: { cluster: Record<string, string> }[] };
   Object.assign(config.clusters[0]!.cluster, { server, 'tls-server-name': 'localhost' });
   writeFileSync(kubeconfigPath, JSON.stringify(config));
-  const subject = `[{kind: ServiceAccount, name: zta-sidecar, namespace: ${apps}}]`;
-  await plane.apply(`
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: zta-sidecar, namespace: ${apps}}
-rules:
-  - {apiGroups: [""], resources: [pods], verbs: [get, list, watch, patch]}
-  - {apiGroups: [""], resources: [secrets], verbs: [get, create]}
-  - {apiGroups: [""], resources: [events], verbs: [create]}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: zta-sidecar, namespace: ${apps}}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: zta-sidecar}
-subjects: ${subject}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: zta-sidecar-planet, namespace: ${ztkubeNamespace}}
-rules:
-  - {apiGroups: [""], resources: [configmaps], resourceNames: [${PLANET_CONFIGMAP}], verbs: [get, list, watch]}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: zta-sidecar-planet, namespace: ${ztkubeNamespace}}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: zta-sidecar-planet}
-subjects: ${subject}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: zta-sidecar}
-rules:
-  - {apiGroups: [ztkube.io], resources: [zerotiernetworks], verbs: [get, list, watch]}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: zta-sidecar}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: zta-sidecar}
-subjects: ${subject}
-`);
   return kubeconfigPath;
 }

@@ -188,9 +188,11 @@ export class ZtkubeCluster {
   }
 }
 
-/** The chart's ServiceAccounts, Roles and bindings, rendered by helm for the namespace. */
-export async function chartRbac(namespace: string): Promise<string> {
-  const { stdout } = await run(join(toolsBin, 'helm'), ['template', 'ztkube', join(repoRoot, 'charts/ztkube'), '--namespace', namespace], {
+/** The chart's ServiceAccounts, Roles and bindings, rendered by helm for the namespace with
+ * the given `--set` values. */
+export async function chartRbac(namespace: string, values: string[] = []): Promise<string> {
+  const set = values.flatMap((v) => ['--set', v]);
+  const { stdout } = await run(join(toolsBin, 'helm'), ['template', 'ztkube', join(repoRoot, 'charts/ztkube'), '--namespace', namespace, ...set], {
     maxBuffer: 16 << 20,
   });
   return stdout

@@ -76,6 +76,11 @@ export class ZtkubeProcess {
     }
   }
 
+  /** Where the process serves /metrics (its 'metrics listening' log line). */
+  async metricsUrl(): Promise<string> {
+    return String((await this.waitForLog('metrics URL', (l) => l.msg === 'metrics listening')).url);
+  }
+
   /** SIGTERM (a clean stop) or SIGKILL (a crash); resolves with the exit code. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);

@@ -37,6 +37,8 @@ export const CONTROLLER_LEASE = 'ztkube-controller';
 export const DEFAULT_CNI_SOCKET = '/run/ztkube/cni.sock';
 export const DEFAULT_POD_RECORDS_DIR = '/run/ztkube/pods';
 export const ZT_PORT = 9993;
+/** The id of ztkube's private planets ("zkub"), never ZeroTier's Earth (149604618). */
+export const PRIVATE_PLANET_ID = 0x7a6b7562;
 
 /** A network a pod asks for: `name` in the pod's namespace unless qualified `namespace/name`. */
 export interface NetworkRef {

@@ -7,9 +7,8 @@
 import { EventEmitter } from 'node:events';
 import type { CoreV1Api, V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { KIND_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from '../lib/kube.js';
+import { isConflict, isNotFound, KIND_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from '../lib/kube.js';
 import { recordIdField, type ControllerRecord, type ControllerRecords, type ControllerStore, type ControllerStoreChange } from '../lib/node.js';
-import { isConflict, isNotFound } from '../lib/secret-state-store.js';
 
 export const RECORDS_KIND = 'controller-records';
 export const NETWORK_ID_LABEL = 'ztkube.io/network-id';
@@ -48,20 +47,19 @@ export class KubeControllerStore extends EventEmitter<StoreEvents> implements Co
   readonly #members = new Map<string, Map<string, ControllerRecord>>();
   readonly #shards = new Map<string, Shard>();
   #closed = false;
-  /** API writes made (create, replace, delete), for tests and logs. */
-  writes = 0;
 
   private constructor(
     private readonly api: CoreV1Api,
     readonly namespace: string,
     private readonly log: Logger,
+    private readonly onWriteError: () => void,
   ) {
     super();
   }
 
   /** Reads every record ConfigMap; a record that does not parse stops the load, named. */
-  static async open(api: CoreV1Api, namespace: string, log: Logger): Promise<KubeControllerStore> {
-    const store = new KubeControllerStore(api, namespace, log);
+  static async open(api: CoreV1Api, namespace: string, log: Logger, onWriteError: () => void = () => {}): Promise<KubeControllerStore> {
+    const store = new KubeControllerStore(api, namespace, log, onWriteError);
     const list = await api.listNamespacedConfigMap({ namespace, labelSelector: `${KIND_LABEL}=${RECORDS_KIND}` });
     for (const configMap of list.items) store.#preload(configMap);
     log.info({ networks: store.#networks.size, members: [...store.#members.values()].reduce((n, m) => n + m.size, 0) }, 'controller records loaded');
@@ -169,6 +167,7 @@ export class KubeControllerStore extends EventEmitter<StoreEvents> implements Co
     shard.writing = (Object.keys(data).length === 0 ? this.#delete(name, shard) : this.#put(name, shard, data)).catch((e: unknown) => {
       shard.dirty = true;
       retryMs = RETRY_MS;
+      this.onWriteError();
       this.log.error({ err: e, configMap: name, network: shard.networkId }, 'controller records not written; retrying');
     });
     await shard.writing;
@@ -195,7 +194,6 @@ export class KubeControllerStore extends EventEmitter<StoreEvents> implements Co
       },
       data,
     };
-    this.writes++;
     if (!shard.exists) {
       try {
         await this.api.createNamespacedConfigMap({ namespace: this.namespace, body });
@@ -203,7 +201,6 @@ export class KubeControllerStore extends EventEmitter<StoreEvents> implements Co
         return;
       } catch (e) {
         if (!isConflict(e)) throw e;
-        this.writes++;
       }
     }
     // No resourceVersion: this controller is the ConfigMap's only writer (it holds the lease).
@@ -213,7 +210,6 @@ export class KubeControllerStore extends EventEmitter<StoreEvents> implements Co
 
   async #delete(name: string, shard: Shard): Promise<void> {
     if (!shard.exists) return;
-    this.writes++;
     try {
       await this.api.deleteNamespacedConfigMap({ namespace: this.namespace, name });
     } catch (e) {

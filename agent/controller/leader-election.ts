@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { isConflict, isNotFound } from '../lib/secret-state-store.js';
+import { isConflict, isNotFound } from '../lib/kube.js';
 
 export interface LeaseElectorOptions {
   namespace: string;

@@ -6,8 +6,8 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Dataplane } from '../dataplane/dataplane.js';
-import { CONTROLLER_SECRET, IDENTITY_SECRET_TYPE, KIND_LABEL, LEADER_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from '../lib/kube.js';
-import { ensureIdentitySecret, mergePatch, SecretStateStore } from '../lib/secret-state-store.js';
+import { CONTROLLER_SECRET, IDENTITY_SECRET_TYPE, KIND_LABEL, LEADER_LABEL, MANAGED_BY, MANAGED_BY_LABEL, mergePatch } from '../lib/kube.js';
+import { ensureIdentitySecret, SecretStateStore } from '../lib/secret-state-store.js';
 import { ClusterView } from './informers.js';
 import { KubeControllerStore } from './kube-controller-store.js';
 import type { ControllerMetrics } from './metrics.js';
@@ -42,9 +42,16 @@ export class Leader {
   #status: StatusWriter | undefined;
   readonly dataplane: Dataplane;
   controllerAddress = '';
+  /** The controller node hears a root (ONLINE): members can reach it. */
+  #controllerOnline = false;
 
   private constructor(private readonly o: LeaderOptions) {
     this.dataplane = new Dataplane({ threads: o.threads, logger: o.log });
+    this.dataplane.on('event', (pod, event) => {
+      if (pod !== CONTROLLER_KEY || (event !== 'ONLINE' && event !== 'OFFLINE')) return;
+      this.#controllerOnline = event === 'ONLINE';
+      this.#reconciler?.schedule();
+    });
   }
 
   /** Nodes up and the first reconcile scheduled; on failure everything started is stopped. */
@@ -71,7 +78,7 @@ export class Leader {
     }
     const labels = { [MANAGED_BY_LABEL]: MANAGED_BY, [KIND_LABEL]: 'controller' };
     await ensureIdentitySecret(core, namespace, CONTROLLER_SECRET, { labels, type: IDENTITY_SECRET_TYPE });
-    this.#store = await KubeControllerStore.open(core, namespace, log);
+    this.#store = await KubeControllerStore.open(core, namespace, log, () => metrics.errors.inc({ kind: 'write' }));
     const controller = await this.dataplane.attach({
       key: CONTROLLER_KEY,
       bind: this.o.controllerBind,
@@ -80,7 +87,9 @@ export class Leader {
     });
     this.controllerAddress = controller.address;
 
-    this.#status = new StatusWriter(kubeConfig.makeApiClient(CustomObjectsApi), core, this.o.identity, log);
+    this.#status = new StatusWriter(kubeConfig.makeApiClient(CustomObjectsApi), core, this.o.identity, log, () =>
+      metrics.errors.inc({ kind: 'write' }),
+    );
     const view = new ClusterView(kubeConfig, namespace, log, () => this.#reconciler?.schedule(), () => metrics.errors.inc({ kind: 'watch' }));
     this.#view = view;
     await view.start();
@@ -91,6 +100,7 @@ export class Leader {
       dataplane: this.dataplane,
       controllerKey: CONTROLLER_KEY,
       controllerAddress: controller.address,
+      controllerOnline: () => this.#controllerOnline,
       store: this.#store,
       status: this.#status,
       metrics,

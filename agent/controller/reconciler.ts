@@ -6,15 +6,14 @@
 import type { CoreV1Api, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Dataplane } from '../dataplane/dataplane.js';
-import { NETWORK_STATUS_ANNOTATION, podIdentitySecretName, POD_NAME_LABEL, POD_NAMESPACE_LABEL, type NetworkStatusEntry } from '../lib/kube.js';
+import { isNotFound, NETWORK_STATUS_ANNOTATION, type NetworkStatusEntry, POD_NAME_LABEL, POD_NAMESPACE_LABEL, podIdentitySecretName } from '../lib/kube.js';
 import { managedNetworkId, managedNetworkRecord, memberRecord, networkKey } from '../lib/network-spec.js';
 import type { ControllerMemberStatus } from '../lib/node.js';
-import { isNotFound } from '../lib/secret-state-store.js';
 import type { ClusterView } from './informers.js';
 import type { KubeControllerStore } from './kube-controller-store.js';
 import { desiredMembers, podIdentities, podJoins, type PodIdentity } from './membership.js';
 import type { ControllerMetrics } from './metrics.js';
-import { countMembers, type MemberEntry, type NetworkObject, type StatusWriter } from './status.js';
+import { countMembers, type MemberEntry, type NetworkObject, type Readiness, type StatusWriter } from './status.js';
 
 const DEBOUNCE_MS = 100;
 const RESYNC_MS = 10_000;
@@ -30,6 +29,8 @@ export interface ReconcilerOptions {
   /** The Dataplane key and the ZeroTier address of the controller node. */
   controllerKey: string;
   controllerAddress: string;
+  /** Whether the controller node hears a root (members find it through the roots). */
+  controllerOnline: () => boolean;
   store: KubeControllerStore;
   status: StatusWriter;
   metrics: ControllerMetrics;
@@ -172,7 +173,10 @@ export class Reconciler {
       const pod = desired.get(status.address) ?? identities.get(status.address)?.podKey;
       memberList.push({ ...(pod ? { pod } : {}), address: status.address, state: memberState(status), ips: status.ipAssignments });
     }
-    this.#publish(network, { ready: true, reason: 'NetworkConfigured', message: `network ${networkId} is configured in controller ${controllerAddress}` }, { networkId, memberList });
+    const readiness: Readiness = this.o.controllerOnline()
+      ? { ready: true, reason: 'NetworkConfigured', message: `network ${networkId} is configured in controller ${controllerAddress}` }
+      : { ready: false, reason: 'ControllerNotReady', message: `controller node ${controllerAddress} is not online (no root reached yet)` };
+    this.#publish(network, readiness, { networkId, memberList });
   }
 
   /** A record nobody needs: not a member, no identity Secret (so no pod may come back to its IPs),
@@ -192,13 +196,13 @@ export class Reconciler {
       if (!podJoins(pod, network)) continue;
       const entry = networkStatusEntry(pod, key);
       if (!entry?.address) continue;
-      memberList.push({ pod: `${pod.metadata?.namespace}/${pod.metadata?.name}`, address: entry.address, state: externalState(entry.status), ips: entry.ips ?? [] });
+      memberList.push({ pod: `${pod.metadata?.namespace}/${pod.metadata?.name}`, address: entry.address, state: externalState(entry.status), ips: (entry.ips ?? []).map((cidr) => cidr.split('/')[0]!) });
     }
     memberList.sort((a, b) => a.address.localeCompare(b.address));
     this.#publish(network, { ready: true, reason: 'NetworkConfigured', message: `joining external network ${networkId}` }, { networkId, memberList });
   }
 
-  #publish(network: NetworkObject, readiness: Parameters<StatusWriter['update']>[1], fields: Parameters<StatusWriter['update']>[2]): void {
+  #publish(network: NetworkObject, readiness: Readiness, fields: { networkId?: string; memberList: MemberEntry[] }): void {
     const key = networkKey(network);
     this.#knownNetworks.add(key);
     this.o.status.update(network, readiness, fields);

@@ -4,21 +4,10 @@
 // ConfigMap `ztkube-planet` for the agents.
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import {
-  IDENTITY_SECRET_KEY,
-  KIND_LABEL,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
-  PLANET_CONFIGMAP,
-  PLANET_KEY,
-  PRIVATE_PLANET_ID,
-  ROOT_SECRET,
-  ROOT_SERVICE,
-  ZT_PORT,
-} from '../lib/kube.js';
+import { IDENTITY_SECRET_KEY, isNotFound, KIND_LABEL, MANAGED_BY, MANAGED_BY_LABEL, PLANET_CONFIGMAP, PLANET_KEY, PRIVATE_PLANET_ID, ROOT_SECRET, ROOT_SERVICE, ZT_PORT } from '../lib/kube.js';
 import { createWorld, describeWorld, identityGenerate, identityGetPublic, type WorldSigningKey } from '../lib/native.js';
 import { StateObjectType } from '../lib/node.js';
-import { ensureIdentitySecret, isNotFound, SecretStateStore, secretValue } from '../lib/secret-state-store.js';
+import { ensureIdentitySecret, SecretStateStore, secretValue } from '../lib/secret-state-store.js';
 
 export const SIGNING_KEY = 'planet-signing-key';
 export const ROOT_SECRET_TYPE = 'ztkube.io/root';

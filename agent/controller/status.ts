@@ -4,9 +4,8 @@
 // A change of Ready (status or reason) also records one Event on the network.
 import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { API_GROUP, API_VERSION, NETWORK_PLURAL } from '../lib/kube.js';
+import { API_GROUP, API_VERSION, isNotFound, mergePatch, NETWORK_PLURAL } from '../lib/kube.js';
 import type { ZeroTierNetwork } from '../lib/network-spec.js';
-import { isNotFound, mergePatch } from '../lib/secret-state-store.js';
 
 export const STATUS_INTERVAL_MS = 1000;
 const COALESCE_MS = 250;
@@ -90,14 +89,13 @@ interface NetworkState {
 
 export class StatusWriter {
   readonly #networks = new Map<string, NetworkState>();
-  /** API writes made (status patches and Events), for tests and logs. */
-  writes = 0;
 
   constructor(
     private readonly objects: CustomObjectsApi,
     private readonly core: CoreV1Api,
     private readonly reportingInstance: string,
     private readonly log: Logger,
+    private readonly onWriteError: () => void = () => {},
   ) {}
 
   /** Sets the network's desired status; written later if it differs from what the network has. */
@@ -163,7 +161,6 @@ export class StatusWriter {
     const { namespace = 'default', name } = network.metadata;
     const before = state.written?.conditions?.find((c) => c.type === 'Ready');
     try {
-      this.writes++;
       await this.objects.patchNamespacedCustomObjectStatus(
         { group: API_GROUP, version: API_VERSION, namespace, plural: NETWORK_PLURAL, name, body: { status } },
         mergePatch,
@@ -172,6 +169,7 @@ export class StatusWriter {
       this.log.info({ network: key, networkId: status.networkId, members: status.members, ready: status.conditions?.[0]?.reason }, 'status written');
     } catch (e) {
       if (isNotFound(e)) return this.forget(key);
+      this.onWriteError();
       this.log.error({ err: e, network: key }, 'status not written; retrying');
       state.pending ??= pending;
       this.#schedule(key, state, RETRY_MS);
@@ -185,7 +183,6 @@ export class StatusWriter {
     const { namespace = 'default', name, uid } = network.metadata;
     const now = new Date();
     try {
-      this.writes++;
       await this.core.createNamespacedEvent({
         namespace,
         body: {
@@ -203,6 +200,7 @@ export class StatusWriter {
         },
       });
     } catch (e) {
+      this.onWriteError();
       this.log.warn({ err: e, network: `${namespace}/${name}` }, 'event not recorded');
     }
   }

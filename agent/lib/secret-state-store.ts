@@ -4,15 +4,13 @@
 // unchanged data are skipped, so a node that re-saves its identity at start costs nothing. The
 // Secret is created on the first write; later writes merge-patch only the keys they change, so
 // keys others keep in the same Secret (the root's planet signing key) survive.
-import { ApiException, PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { identityGenerate, identityGetPublic } from './native.js';
-import { IDENTITY_PUBLIC_KEY, IDENTITY_SECRET_KEY, IDENTITY_SECRET_TYPE, PLANET_KEY } from './kube.js';
+import { IDENTITY_PUBLIC_KEY, IDENTITY_SECRET_KEY, IDENTITY_SECRET_TYPE, isConflict, isNotFound, mergePatch, PLANET_KEY } from './kube.js';
 import { StateObjectType, type StateId } from './node.js';
 import type { NodeStateStore, StateEntry } from './state-store.js';
 
 const ZERO: StateId = ['0000000000000000', '0000000000000000'];
-
-export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export interface SecretStateStoreOptions {
   /** Labels of the Secret when this store creates it. */
@@ -31,14 +29,6 @@ function keyOf(type: StateObjectType, keepPlanet: boolean): string | undefined {
   if (type === StateObjectType.IdentityPublic) return IDENTITY_PUBLIC_KEY;
   if (type === StateObjectType.Planet && keepPlanet) return PLANET_KEY;
   return undefined;
-}
-
-export function isNotFound(e: unknown): boolean {
-  return e instanceof ApiException && e.code === 404;
-}
-
-export function isConflict(e: unknown): boolean {
-  return e instanceof ApiException && e.code === 409;
 }
 
 /** The Secret, or undefined when it does not exist. */

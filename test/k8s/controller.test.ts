@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ApiException,
+  AppsV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -220,16 +221,8 @@ interface MemberPod {
   address: string;
 }
 
-/** A Pod asking for `networks`, and the identity Secret its agent would write. */
-async function podWithIdentity(namespace: string, name: string, networks: string): Promise<MemberPod> {
-  const pod = await core.createNamespacedPod({
-    namespace,
-    body: {
-      metadata: { name, annotations: { [NETWORKS_ANNOTATION]: networks } },
-      spec: { containers: [{ name: 'main', image: 'example.invalid/none' }] },
-    },
-  });
-  const secretName = podIdentitySecretName(pod);
+/** The identity Secret an agent writes for a pod; returns the identity's address. */
+async function identitySecret(secretName: string, pod: { namespace: string; name: string; uid: string }): Promise<string> {
   const data = newIdentityData();
   const address = data[IDENTITY_PUBLIC_KEY]!.toString('utf8').slice(0, 10);
   await core.createNamespacedSecret({
@@ -240,9 +233,9 @@ async function podWithIdentity(namespace: string, name: string, networks: string
         labels: {
           [MANAGED_BY_LABEL]: MANAGED_BY,
           [KIND_LABEL]: POD_IDENTITY_KIND,
-          [POD_NAMESPACE_LABEL]: namespace,
-          [POD_NAME_LABEL]: name,
-          [POD_UID_LABEL]: pod.metadata!.uid!,
+          [POD_NAMESPACE_LABEL]: pod.namespace,
+          [POD_NAME_LABEL]: pod.name,
+          [POD_UID_LABEL]: pod.uid,
           [ADDRESS_LABEL]: address,
         },
       },
@@ -250,7 +243,31 @@ async function podWithIdentity(namespace: string, name: string, networks: string
       data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.toString('base64')])),
     },
   });
+  return address;
+}
+
+/** A Pod asking for `networks`, and the identity Secret its agent would write. */
+async function podWithIdentity(namespace: string, name: string, networks: string): Promise<MemberPod> {
+  const pod = await core.createNamespacedPod({
+    namespace,
+    body: {
+      metadata: { name, annotations: { [NETWORKS_ANNOTATION]: networks } },
+      spec: { containers: [{ name: 'main', image: 'example.invalid/none' }] },
+    },
+  });
+  const secretName = podIdentitySecretName(pod);
+  const address = await identitySecret(secretName, { namespace, name, uid: pod.metadata!.uid! });
   return { pod, key: `${namespace}/${name}`, secretName, address };
+}
+
+/** The identity Secret of StatefulSet `statefulSet`'s first pod, which does not exist now. */
+async function statefulSetIdentity(namespace: string, statefulSet: string): Promise<string> {
+  const name = `${statefulSet}-0`;
+  const secretName = podIdentitySecretName({
+    metadata: { namespace, name, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: statefulSet, uid: 'x', controller: true }] },
+  });
+  await identitySecret(secretName, { namespace, name, uid: 'a-former-incarnation' });
+  return secretName;
 }
 
 async function planet(): Promise<Buffer> {
@@ -324,6 +341,8 @@ describe('ztkube controller', () => {
   let podA: MemberPod;
   let podB: MemberPod;
   let orphanSecret: string;
+  let orphanStatefulSetSecret: string;
+  let statefulSetSecret: string;
   let podCDenied: Promise<unknown>;
 
   test('leads, publishes the planet and runs a managed network: Ready with its id', async () => {
@@ -331,6 +350,20 @@ describe('ztkube controller', () => {
     // An identity nobody owns: collected once older than the grace period (checked last).
     orphanSecret = (await podWithIdentity('apps', 'short-lived', 'net-a')).secretName;
     await core.deleteNamespacedPod({ namespace: 'apps', name: 'short-lived' });
+    orphanStatefulSetSecret = await statefulSetIdentity('apps', 'gone');
+    await plane.kubeConfig.makeApiClient(AppsV1Api).createNamespacedStatefulSet({
+      namespace: 'apps',
+      body: {
+        metadata: { name: 'db' },
+        spec: {
+          replicas: 0,
+          serviceName: 'db',
+          selector: { matchLabels: { app: 'db' } },
+          template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'main', image: 'example.invalid/none' }] } },
+        },
+      },
+    });
+    statefulSetSecret = await statefulSetIdentity('apps', 'db');
 
     controller = await startController('controller-1');
     await objects.createNamespacedCustomObject({
@@ -367,6 +400,8 @@ describe('ztkube controller', () => {
     });
     expect(status.memberList!.find((m) => m.address === podA.address)).toMatchObject({ pod: 'apps/pod-a', state: 'Online' });
     expect(status.members).toMatchObject({ total: 1, authorized: 1, online: 1 });
+    const metrics = await (await fetch(controller.metricsUrl)).text();
+    expect(metrics).toMatch(/^ztkube_controller_members\{network="apps\/net-a",state="online"\} 1$/m);
   });
 
   test('a pod of a namespace the network does not admit is not authorised until it is admitted', async () => {
@@ -458,18 +493,20 @@ describe('ztkube controller', () => {
     expect((await readyNetwork('apps', 'net-e')).status!.networkId).toBe('0123456789abcdef');
   });
 
-  test('identities whose pod is gone are collected after the grace period', async () => {
-    await eventually('orphan identity collected', async () => {
+  test('identities whose pod or StatefulSet is gone are collected after the grace period', async () => {
+    const exists = async (name: string) => {
       try {
-        await core.readNamespacedSecret({ namespace: NS, name: orphanSecret });
-        return undefined;
+        return (await core.readNamespacedSecret({ namespace: NS, name })) !== undefined;
       } catch (e) {
-        if (e instanceof ApiException && e.code === 404) return true;
+        if (e instanceof ApiException && e.code === 404) return false;
         throw e;
       }
-    }, 45_000);
-    expect(await core.readNamespacedSecret({ namespace: NS, name: podA.secretName })).toBeDefined();
+    };
+    await eventually('orphan identities collected', async () => !(await exists(orphanSecret)) && !(await exists(orphanStatefulSetSecret)), 45_000);
+    expect(await exists(statefulSetSecret)).toBe(true);
+    expect(await exists(podA.secretName)).toBe(true);
   });
+
   test("the deleted pod's node is denied at its next config request", async () => {
     expect(await podCDenied).toBeUndefined();
   });

@@ -123,12 +123,12 @@ export class Leader {
     log.info({ pod: podName }, 'pod labelled leader');
   }
 
-  /** Stops reconciling, writes pending status and records, stops the nodes. */
+  /** Stops reconciling and the nodes, then writes what is pending (status, records). */
   async stop(): Promise<void> {
     await this.#reconciler?.stop();
     await this.#view?.stop();
+    await this.dataplane.close();
     await this.#status?.flush();
     await this.#store?.flush();
-    await this.dataplane.close();
   }
 }

@@ -8,7 +8,8 @@ import { API_GROUP, API_VERSION, isNotFound, mergePatch, NETWORK_PLURAL } from '
 import type { ZeroTierNetwork } from '../lib/network-spec.js';
 
 export const STATUS_INTERVAL_MS = 1000;
-const COALESCE_MS = 250;
+/** Changes within this time after the first one go out in one write (a pod's authorisation and its first request). */
+const COALESCE_MS = 1000;
 const RETRY_MS = 2000;
 
 export type ReadyReason = 'NetworkConfigured' | 'InvalidSpec' | 'ControllerNotReady';

@@ -27,6 +27,7 @@ import {
   API_GROUP,
   API_VERSION,
   IDENTITY_PUBLIC_KEY,
+  IDENTITY_SECRET_KEY,
   IDENTITY_SECRET_TYPE,
   KIND_LABEL,
   LEADER_LABEL,
@@ -42,7 +43,8 @@ import {
   POD_UID_LABEL,
   podIdentitySecretName,
 } from '../../agent/lib/kube.js';
-import { describeWorld } from '../../agent/lib/native.js';
+import { describeWorld, identityGenerate, identityGetPublic } from '../../agent/lib/native.js';
+import { StateObjectType } from '../../agent/lib/node.js';
 import { newIdentityData, SecretStateStore } from '../../agent/lib/secret-state-store.js';
 import type { NetworkObject } from '../../agent/controller/status.js';
 import { repoRoot } from '../helpers.js';
@@ -333,6 +335,35 @@ afterAll(async () => {
   await plane?.stop();
   removeNetworking();
   rmSync(dir, { recursive: true, force: true });
+});
+
+describe('SecretStateStore', () => {
+  test('keeps only the identity, creates its Secret at the first write and skips unchanged writes', async () => {
+    const name = 'ztkube-store-test';
+    const ZERO = ['0000000000000000', '0000000000000000'] as const;
+    const published = Buffer.from('the published planet');
+    const store = new SecretStateStore(core, NS, name, { labels: { [MANAGED_BY_LABEL]: MANAGED_BY }, planet: published });
+    expect(await store.load()).toEqual([{ type: StateObjectType.Planet, id: ZERO, data: published }]);
+    const secret = identityGenerate();
+    await store.put(StateObjectType.IdentitySecret, ZERO, Buffer.from(secret));
+    await store.put(StateObjectType.IdentityPublic, ZERO, Buffer.from(identityGetPublic(secret)));
+    await store.put(StateObjectType.Peer, ['0123456789', '0'], Buffer.from('a peer'));
+    await store.put(StateObjectType.NetworkConfig, ['0123456789abcdef', '0'], Buffer.from('a config'));
+    await store.put(StateObjectType.Planet, ZERO, Buffer.from('a newer planet'));
+    const written = await core.readNamespacedSecret({ namespace: NS, name });
+    expect(written.type).toBe(IDENTITY_SECRET_TYPE);
+    expect(written.metadata?.labels).toEqual({ [MANAGED_BY_LABEL]: MANAGED_BY });
+    expect(Object.keys(written.data ?? {}).sort()).toEqual([IDENTITY_PUBLIC_KEY, IDENTITY_SECRET_KEY]);
+    await store.put(StateObjectType.IdentitySecret, ZERO, Buffer.from(secret));
+    expect((await core.readNamespacedSecret({ namespace: NS, name })).metadata?.resourceVersion).toBe(written.metadata?.resourceVersion);
+    const reloaded = await new SecretStateStore(core, NS, name, { planet: published }).load();
+    expect(reloaded.map((e) => [e.type, e.data.toString()])).toEqual([
+      [StateObjectType.IdentitySecret, secret],
+      [StateObjectType.IdentityPublic, identityGetPublic(secret)],
+      [StateObjectType.Planet, published.toString()],
+    ]);
+    await core.deleteNamespacedSecret({ namespace: NS, name });
+  });
 });
 
 describe('ztkube controller', () => {

@@ -25,7 +25,8 @@ export const usage = `Usage: ztkube controller [--kubeconfig FILE] [--namespace 
   0.0.0.0/${ZT_PORT}) whose stable endpoints are the --root-endpoint values or the ClusterIP of
   the Service ztkube-root; public: ZeroTier's public planet, no root.
   Metrics on --metrics-port (default 9464; /metrics, /healthz, /readyz). $POD_NAME names this
-  pod, labelled ztkube.io/leader=true while it leads. Logs are JSON lines on stderr.
+  pod, labelled ztkube.io/leader=true while it leads. Logs are JSON lines on stderr
+  ($ZTKUBE_LOG_LEVEL, default info).
 `;
 
 function endpointArg(text: string, what: string): string {
@@ -67,7 +68,7 @@ export async function run(args: string[]): Promise<number> {
   const identity = `${podName ?? hostname()}_${randomBytes(4).toString('hex')}`;
 
   const kubeConfig = loadKubeConfig(values.kubeconfig);
-  const log = pino({ base: { component: 'ztkube-controller', identity } }, pino.destination(2));
+  const log = pino({ level: process.env.ZTKUBE_LOG_LEVEL ?? 'info', base: { component: 'ztkube-controller', identity } }, pino.destination(2));
   const metrics = new ControllerMetrics();
   const elector = new LeaseElector(kubeConfig.makeApiClient(CoordinationV1Api), { namespace, name: CONTROLLER_LEASE, identity, log });
   let state: 'candidate' | 'starting' | 'leading' = 'candidate';

@@ -1,9 +1,14 @@
 // The embedded controller's records in ConfigMaps of ztkube's namespace (docs/kubernetes.md):
 // `ztkube-net-<nwid>` holds the network record (key `network`), `ztkube-net-<nwid>-m<h>` the
 // member records whose address starts with hex digit h (key: the address). The controller loads
-// its records synchronously, so open() reads them all first. Writes are debounced per ConfigMap
-// (at most one per WRITE_INTERVAL_MS, each replacing the whole ConfigMap from memory), because
-// every API write counts against the cluster; flush() writes what is pending (shutdown).
+// its records synchronously, so open() reads them all first. Every API write counts against the
+// cluster, so writes are batched per ConfigMap (each replaces the whole ConfigMap from memory, at
+// most one per WRITE_INTERVAL_MS). Only address assignments need to be durable at once: they are
+// the one thing the cluster cannot tell again. Everything else the reconciler derives from the
+// cluster at every start (network records from the specs, authorisation from pods and identity
+// Secrets, deletions), so such changes wait up to DERIVED_DELAY_MS and ride along with the next
+// write: a pod's authorisation goes out with its first address, its deauthorisation with its
+// record's deletion. flush() writes what is pending (shutdown).
 import { EventEmitter } from 'node:events';
 import type { CoreV1Api, V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -14,6 +19,7 @@ export const RECORDS_KIND = 'controller-records';
 export const NETWORK_ID_LABEL = 'ztkube.io/network-id';
 export const NETWORK_KEY = 'network';
 export const WRITE_INTERVAL_MS = 250;
+export const DERIVED_DELAY_MS = 10_000;
 const RETRY_MS = 1000;
 
 const configMapName = /^ztkube-net-([0-9a-f]{16})(?:-m([0-9a-f]))?$/;
@@ -33,6 +39,10 @@ interface Shard {
   exists: boolean;
   lastWrite: number;
   timer?: NodeJS.Timeout;
+  /** When the timer fires (ms since the epoch). */
+  due?: number;
+  /** The shortest delay asked for while a write was under way. */
+  delayAfterWrite?: number;
   writing?: Promise<void>;
   dirty: boolean;
 }
@@ -75,23 +85,25 @@ export class KubeControllerStore extends EventEmitter<StoreEvents> implements Co
       case 'network': {
         const networkId = recordIdField(change.record, 'id', 'nwid');
         this.#networks.set(networkId, change.record);
-        this.#touch(networkConfigMapName(networkId), networkId);
+        this.#touch(networkConfigMapName(networkId), networkId, undefined, DERIVED_DELAY_MS);
         break;
       }
       case 'member': {
         const networkId = recordIdField(change.record, 'nwid');
         const address = recordIdField(change.record, 'id', 'address');
-        this.#membersOf(networkId).set(address, change.record);
-        this.#touch(memberConfigMapName(networkId, address), networkId, address[0]);
+        const members = this.#membersOf(networkId);
+        const assigned = JSON.stringify(members.get(address)?.ipAssignments ?? []) !== JSON.stringify(change.record.ipAssignments ?? []);
+        members.set(address, change.record);
+        this.#touch(memberConfigMapName(networkId, address), networkId, address[0], assigned ? WRITE_INTERVAL_MS : DERIVED_DELAY_MS);
         break;
       }
       case 'deleteNetwork':
         this.#networks.delete(change.networkId);
-        this.#touch(networkConfigMapName(change.networkId), change.networkId);
+        this.#touch(networkConfigMapName(change.networkId), change.networkId, undefined, DERIVED_DELAY_MS);
         break;
       case 'deleteMember':
         this.#members.get(change.networkId)?.delete(change.address);
-        this.#touch(memberConfigMapName(change.networkId, change.address), change.networkId, change.address[0]);
+        this.#touch(memberConfigMapName(change.networkId, change.address), change.networkId, change.address[0], DERIVED_DELAY_MS);
         break;
     }
   }
@@ -141,21 +153,30 @@ export class KubeControllerStore extends EventEmitter<StoreEvents> implements Co
     }
   }
 
-  #touch(name: string, networkId: string, digit?: string): void {
+  #touch(name: string, networkId: string, digit: string | undefined, delayMs: number): void {
     let shard = this.#shards.get(name);
     if (!shard) this.#shards.set(name, (shard = { networkId, digit, exists: false, lastWrite: 0, dirty: false }));
     shard.dirty = true;
     this.emit('change', networkId);
-    this.#schedule(name, shard, WRITE_INTERVAL_MS);
+    this.#schedule(name, shard, delayMs);
   }
 
+  /** Writes the ConfigMap after delayMs (or sooner if already due sooner), never within
+   * WRITE_INTERVAL_MS of its last write; a write under way reschedules itself when it ends. */
   #schedule(name: string, shard: Shard, delayMs: number): void {
-    if (shard.timer || shard.writing || this.#closed) return;
-    const wait = Math.max(delayMs, shard.lastWrite + WRITE_INTERVAL_MS - Date.now());
+    if (this.#closed) return;
+    if (shard.writing) {
+      shard.delayAfterWrite = Math.min(shard.delayAfterWrite ?? delayMs, delayMs);
+      return;
+    }
+    const due = Math.max(Date.now() + delayMs, shard.lastWrite + WRITE_INTERVAL_MS);
+    if (shard.timer && shard.due! <= due) return;
+    clearTimeout(shard.timer);
+    shard.due = due;
     shard.timer = setTimeout(() => {
       shard.timer = undefined;
       void this.#write(name, shard);
-    }, wait);
+    }, due - Date.now());
   }
 
   /** Replaces the ConfigMap with what memory holds (deletes it when that is nothing). */
@@ -163,16 +184,17 @@ export class KubeControllerStore extends EventEmitter<StoreEvents> implements Co
     shard.dirty = false;
     shard.lastWrite = Date.now();
     const data = this.#contents(shard);
-    let retryMs = WRITE_INTERVAL_MS;
+    let failed = false;
     shard.writing = (Object.keys(data).length === 0 ? this.#delete(name, shard) : this.#put(name, shard, data)).catch((e: unknown) => {
-      shard.dirty = true;
-      retryMs = RETRY_MS;
+      shard.dirty = failed = true;
       this.onWriteError();
       this.log.error({ err: e, configMap: name, network: shard.networkId }, 'controller records not written; retrying');
     });
     await shard.writing;
     shard.writing = undefined;
-    if (shard.dirty) this.#schedule(name, shard, retryMs);
+    const delayMs = failed ? RETRY_MS : (shard.delayAfterWrite ?? WRITE_INTERVAL_MS);
+    shard.delayAfterWrite = undefined;
+    if (shard.dirty) this.#schedule(name, shard, delayMs);
   }
 
   #contents(shard: Shard): Record<string, string> {

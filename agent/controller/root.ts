@@ -5,7 +5,7 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { IDENTITY_SECRET_KEY, isNotFound, KIND_LABEL, MANAGED_BY, MANAGED_BY_LABEL, PLANET_CONFIGMAP, PLANET_KEY, PRIVATE_PLANET_ID, ROOT_SECRET, ROOT_SERVICE, ZT_PORT } from '../lib/kube.js';
-import { createWorld, describeWorld, identityGenerate, identityGetPublic, type WorldSigningKey } from '../lib/native.js';
+import { createWorld, describeWorld, generateIdentity, identityGetPublic, type WorldSigningKey } from '../lib/native.js';
 import { StateObjectType } from '../lib/node.js';
 import { ensureIdentitySecret, SecretStateStore, secretValue } from '../lib/secret-state-store.js';
 
@@ -49,7 +49,7 @@ export async function prepareRoot(
   const secret = await ensureIdentitySecret(api, namespace, ROOT_SECRET, {
     labels,
     type: ROOT_SECRET_TYPE,
-    extraData: () => ({ [SIGNING_KEY]: Buffer.from(JSON.stringify(newSigningKey())) }),
+    extraData: async () => ({ [SIGNING_KEY]: Buffer.from(JSON.stringify(await newSigningKey())) }),
   });
   const secretIdentity = secretValue(secret, IDENTITY_SECRET_KEY)?.toString('utf8');
   const signingKeyJson = secretValue(secret, SIGNING_KEY)?.toString('utf8');
@@ -72,8 +72,9 @@ export async function prepareRoot(
   return { publicIdentity, planet, localPlanet, store };
 }
 
-function newSigningKey(): WorldSigningKey {
-  const [, , publicKeyHex, privateKeyHex] = identityGenerate().split(':');
+/** An identity's key pair serves as the planet signing key (as in world/lab-planet-signing-key.json). */
+async function newSigningKey(): Promise<WorldSigningKey> {
+  const [, , publicKeyHex, privateKeyHex] = (await generateIdentity()).split(':');
   return { publicKeyHex: publicKeyHex!, privateKeyHex: privateKeyHex! };
 }
 

@@ -1,15 +1,16 @@
 // ZeroTierNetwork status through the status subresource (merge patch): written only when it
 // changed (the Ready condition's lastTransitionTime aside), at most once per STATUS_INTERVAL_MS
-// per network, so a burst of pods costs one write per network per second rather than one per pod.
-// A change of Ready (status or reason) also records one Event on the network.
+// per network. Every API write counts against the cluster, so a change of readiness goes out
+// within a second, while member changes are gathered for MEMBERS_DELAY_MS: a burst of pods, or a
+// pod's authorisation and its first request, cost one write. A change of Ready (status or reason)
+// also records one Event on the network.
 import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { API_GROUP, API_VERSION, isNotFound, mergePatch, NETWORK_PLURAL } from '../lib/kube.js';
 import type { ZeroTierNetwork } from '../lib/network-spec.js';
 
 export const STATUS_INTERVAL_MS = 1000;
-/** Changes within this time after the first one go out in one write (a pod's authorisation and its first request). */
-const COALESCE_MS = 1000;
+export const MEMBERS_DELAY_MS = 5000;
 const RETRY_MS = 2000;
 
 export type ReadyReason = 'NetworkConfigured' | 'InvalidSpec' | 'ControllerNotReady';
@@ -86,6 +87,8 @@ interface NetworkState {
   lastWriteAt: number;
   pending?: { network: NetworkObject; status: NetworkStatus };
   timer?: NodeJS.Timeout;
+  /** When the timer fires (ms since the epoch). */
+  due?: number;
 }
 
 export class StatusWriter {
@@ -126,7 +129,9 @@ export class StatusWriter {
       return;
     }
     state.pending = { network, status };
-    this.#schedule(key, state, COALESCE_MS);
+    const membersOnly = comparable({ ...status, members: undefined, memberList: undefined }) ===
+      comparable({ ...state.written, members: undefined, memberList: undefined });
+    this.#schedule(key, state, membersOnly ? MEMBERS_DELAY_MS : 0);
   }
 
   /** The network is gone: nothing more to write for it. */
@@ -144,13 +149,16 @@ export class StatusWriter {
     }
   }
 
+  /** Writes after delayMs (or sooner if already due sooner), never within STATUS_INTERVAL_MS of the last write. */
   #schedule(key: string, state: NetworkState, delayMs: number): void {
-    if (state.timer) return;
-    const wait = Math.max(delayMs, state.lastWriteAt + STATUS_INTERVAL_MS - Date.now());
+    const due = Math.max(Date.now() + delayMs, state.lastWriteAt + STATUS_INTERVAL_MS);
+    if (state.timer && state.due! <= due) return;
+    clearTimeout(state.timer);
+    state.due = due;
     state.timer = setTimeout(() => {
       state.timer = undefined;
       void this.#write(key, state);
-    }, wait);
+    }, due - Date.now());
   }
 
   async #write(key: string, state: NetworkState): Promise<void> {

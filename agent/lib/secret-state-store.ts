@@ -5,7 +5,7 @@
 // Secret is created on the first write; later writes merge-patch only the keys they change, so
 // keys others keep in the same Secret (the root's planet signing key) survive.
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
-import { identityGenerate, identityGetPublic } from './native.js';
+import { generateIdentity, identityGetPublic } from './native.js';
 import { IDENTITY_PUBLIC_KEY, IDENTITY_SECRET_KEY, IDENTITY_SECRET_TYPE, isConflict, isNotFound, mergePatch, PLANET_KEY } from './kube.js';
 import { StateObjectType, type StateId } from './node.js';
 import type { NodeStateStore, StateEntry } from './state-store.js';
@@ -41,17 +41,17 @@ export async function readSecret(api: CoreV1Api, namespace: string, name: string
   }
 }
 
-/** Reads the Secret, or creates it with `data()` (base64 values computed only when needed). A
- * concurrent creator wins: its Secret is returned. */
+/** Reads the Secret, or creates it with `data()` (made only when needed). A concurrent creator
+ * wins: its Secret is returned. */
 export async function ensureSecret(
   api: CoreV1Api,
   namespace: string,
   name: string,
-  options: { labels?: Record<string, string>; type?: string; data: () => Record<string, Buffer> },
+  options: { labels?: Record<string, string>; type?: string; data: () => Promise<Record<string, Buffer>> },
 ): Promise<V1Secret> {
   const existing = await readSecret(api, namespace, name);
   if (existing) return existing;
-  const data = Object.fromEntries(Object.entries(options.data()).map(([k, v]) => [k, v.toString('base64')]));
+  const data = Object.fromEntries(Object.entries(await options.data()).map(([k, v]) => [k, v.toString('base64')]));
   try {
     return await api.createNamespacedSecret({
       namespace,
@@ -66,9 +66,9 @@ export async function ensureSecret(
 }
 
 /** A fresh identity as the Secret keys a SecretStateStore reads (one API write instead of the
- * node's two when it generates its own). */
-export function newIdentityData(): Record<string, Buffer> {
-  const secret = identityGenerate();
+ * node's two when it generates its own); the proof of work runs off the event loop. */
+export async function newIdentityData(): Promise<Record<string, Buffer>> {
+  const secret = await generateIdentity();
   return { [IDENTITY_SECRET_KEY]: Buffer.from(secret), [IDENTITY_PUBLIC_KEY]: Buffer.from(identityGetPublic(secret)) };
 }
 
@@ -77,9 +77,9 @@ export async function ensureIdentitySecret(
   api: CoreV1Api,
   namespace: string,
   name: string,
-  options: { labels?: Record<string, string>; type?: string; extraData?: () => Record<string, Buffer> } = {},
+  options: { labels?: Record<string, string>; type?: string; extraData?: () => Promise<Record<string, Buffer>> } = {},
 ): Promise<V1Secret> {
-  return ensureSecret(api, namespace, name, { ...options, data: () => ({ ...newIdentityData(), ...options.extraData?.() }) });
+  return ensureSecret(api, namespace, name, { ...options, data: async () => ({ ...(await newIdentityData()), ...(await options.extraData?.()) }) });
 }
 
 /** A key of a Secret's data, decoded. */

@@ -109,6 +109,13 @@ async function leaderGauge(controller: Controller): Promise<number | undefined> 
   }
 }
 
+/** ztkube_controller_members{network="apps/net-a",state="authorized"}: updated by every pass. */
+async function authorisedGauge(controller: Controller): Promise<number | undefined> {
+  const text = await (await fetch(controller.metricsUrl)).text();
+  const value = /^ztkube_controller_members\{network="apps\/net-a",state="authorized"\} (\S+)$/m.exec(text)?.[1];
+  return value === undefined ? undefined : Number(value);
+}
+
 function logTail(controller: Controller | undefined): string {
   if (!controller) return '';
   try {
@@ -225,7 +232,7 @@ interface MemberPod {
 
 /** The identity Secret an agent writes for a pod; returns the identity's address. */
 async function identitySecret(secretName: string, pod: { namespace: string; name: string; uid: string }): Promise<string> {
-  const data = newIdentityData();
+  const data = await newIdentityData();
   const address = data[IDENTITY_PUBLIC_KEY]!.toString('utf8').slice(0, 10);
   await core.createNamespacedSecret({
     namespace: NS,
@@ -410,10 +417,12 @@ describe('ztkube controller', () => {
     expect(world.type).toBe('planet');
     expect(world.roots).toHaveLength(1);
     expect(world.roots[0]!.stableEndpoints).toEqual([`${HOST_IP}/${rootPort}`]);
-    const record = await core.readNamespacedConfigMap({ namespace: NS, name: `ztkube-net-${id}` });
+    // Derivable from the spec, so written with the next durable change or within 10 s.
+    const record = await eventually('network record ConfigMap', () => core.readNamespacedConfigMap({ namespace: NS, name: `ztkube-net-${id}` }));
     expect(JSON.parse(record.data!.network!)).toMatchObject({ id, private: true });
-    const events = await core.listNamespacedEvent({ namespace: 'apps' });
-    expect(events.items.filter((e) => e.involvedObject.name === 'net-a').map((e) => e.reason)).toEqual(['NetworkConfigured']);
+    const eventsOfNetA = async () =>
+      (await core.listNamespacedEvent({ namespace: 'apps' })).items.filter((e) => e.involvedObject.name === 'net-a').map((e) => e.reason);
+    expect(await eventually('an Event on net-a', async () => ((await eventsOfNetA()).length > 0 ? eventsOfNetA() : undefined))).toEqual(['NetworkConfigured']);
     const metrics = await (await fetch(controller.metricsUrl)).text();
     expect(metrics).toMatch(/^ztkube_controller_reconciles_total\{result="success"\} [1-9]/m);
     expect(metrics).toMatch(/^ztkube_controller_leader 1$/m);
@@ -453,8 +462,11 @@ describe('ztkube controller', () => {
     const podC = await podWithIdentity('apps', 'pod-c', 'net-a');
     await attachNode(podC, id);
     await nodeStatus(podC, id, 'OK');
+    await eventually('3 members authorised', async () => (await authorisedGauge(controller)) === 3);
     await core.deleteNamespacedPod({ namespace: 'apps', name: 'pod-c', gracePeriodSeconds: 0 });
-    await eventually('record of pod-c deauthorised', async () => (await memberRecords(id, podC.address))?.authorized === false, 5_000);
+    // At once in the controller; its record (derivable from the cluster) is written within 10 s.
+    await eventually('pod-c deauthorised', async () => (await authorisedGauge(controller)) === 2, 3_000);
+    await eventually('record of pod-c deauthorised', async () => (await memberRecords(id, podC.address))?.authorized === false, 15_000);
     // Kept while its Secret exists: a StatefulSet pod would come back to the same addresses.
     expect(((await memberRecords(id, podC.address))?.ipAssignments as string[]).length).toBeGreaterThan(0);
     // The node itself hears it at its next config request (a configured node asks every 60 s).
@@ -478,8 +490,9 @@ describe('ztkube controller', () => {
       (await readNetwork('apps', 'net-bad')).status?.conditions?.find((c) => c.type === 'Ready' && c.reason === 'InvalidSpec'));
     expect(ready.status).toBe('False');
     expect(ready.message).toMatch(/ipAssignmentPools|ipRange/);
-    const events = await core.listNamespacedEvent({ namespace: 'apps' });
-    expect(events.items.some((e) => e.involvedObject.name === 'net-bad' && e.reason === 'InvalidSpec' && e.type === 'Warning')).toBe(true);
+    await eventually('a Warning Event InvalidSpec on net-bad', async () =>
+      (await core.listNamespacedEvent({ namespace: 'apps' })).items.some((e) => e.involvedObject.name === 'net-bad' && e.reason === 'InvalidSpec' && e.type === 'Warning'),
+    );
     expect(controller.child.exitCode).toBeNull();
   });
 

@@ -17,7 +17,7 @@ import {
   type V1StatefulSet,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { API_GROUP, API_VERSION, KIND_LABEL, NETWORK_PLURAL, POD_IDENTITY_KIND } from '../lib/kube.js';
+import { API_GROUP, API_VERSION, KIND_LABEL, NETWORK_PLURAL, NETWORKS_ANNOTATION, POD_IDENTITY_KIND } from '../lib/kube.js';
 import type { NetworkObject } from './status.js';
 
 const RESTART_MS = 2000;
@@ -69,11 +69,29 @@ export class ClusterView {
       this.#start('identity secrets', this.identitySecrets),
       this.#start('statefulsets', this.statefulSets),
     ]);
+    for (const pod of this.pods.list())
+      if (NETWORKS_ANNOTATION in (pod.metadata?.annotations ?? {})) this.#annotatedPods.add(`${pod.metadata?.namespace}/${pod.metadata?.name}`);
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     await Promise.all([this.networks.stop(), this.pods.stop(), this.identitySecrets.stop(), this.statefulSets.stop()]);
+  }
+
+  /** Pods matter only while they ask for networks (or just stopped asking): the others' status
+   * churn in a busy cluster would run a pass each. */
+  readonly #annotatedPods = new Set<string>();
+
+  #changed<T extends KubernetesObject>(informer: Cached<T>, verb: 'add' | 'update' | 'delete', object: T): void {
+    if ((informer as unknown) === this.pods) {
+      const key = `${object.metadata?.namespace}/${object.metadata?.name}`;
+      const asks = NETWORKS_ANNOTATION in (object.metadata?.annotations ?? {});
+      const asked = this.#annotatedPods.has(key);
+      if (asks && verb !== 'delete') this.#annotatedPods.add(key);
+      else this.#annotatedPods.delete(key);
+      if (!asks && !asked) return;
+    }
+    this.onChange();
   }
 
   async #start<T extends KubernetesObject>(what: string, informer: Cached<T>): Promise<void> {
@@ -83,7 +101,7 @@ export class ClusterView {
     await informer.start();
     informer.off('error', onStartError);
     if (failure) throw new Error(`listing ${what}: ${(failure as Error).message ?? String(failure)}`);
-    for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, () => this.onChange());
+    for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, (o: T) => this.#changed(informer, verb, o));
     // client-node does not restart a watch that failed: restart it (a relist fires the deletes missed).
     informer.on('error', (e: unknown) => {
       if (this.#stopped) return;

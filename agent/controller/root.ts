@@ -4,10 +4,10 @@
 // ConfigMap `ztkube-planet` for the agents.
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { IDENTITY_SECRET_KEY, isNotFound, KIND_LABEL, MANAGED_BY, MANAGED_BY_LABEL, PLANET_CONFIGMAP, PLANET_KEY, PRIVATE_PLANET_ID, ROOT_SECRET, ROOT_SERVICE, ZT_PORT } from '../lib/kube.js';
+import { IDENTITY_PUBLIC_KEY, IDENTITY_SECRET_KEY, isNotFound, KIND_LABEL, MANAGED_BY, MANAGED_BY_LABEL, PLANET_CONFIGMAP, PLANET_KEY, PRIVATE_PLANET_ID, ROOT_SECRET, ROOT_SERVICE, ZT_PORT } from '../lib/kube.js';
 import { createWorld, describeWorld, generateIdentity, identityGetPublic, type WorldSigningKey } from '../lib/native.js';
 import { StateObjectType } from '../lib/node.js';
-import { ensureIdentitySecret, SecretStateStore, secretValue } from '../lib/secret-state-store.js';
+import { ensureSecret, newIdentityData, SecretStateStore, secretValue } from '../lib/secret-state-store.js';
 
 export const SIGNING_KEY = 'planet-signing-key';
 export const ROOT_SECRET_TYPE = 'ztkube.io/root';
@@ -46,10 +46,16 @@ export async function prepareRoot(
   log: Logger,
 ): Promise<Root> {
   const labels = { [MANAGED_BY_LABEL]: MANAGED_BY, [KIND_LABEL]: 'root' };
-  const secret = await ensureIdentitySecret(api, namespace, ROOT_SECRET, {
+  // Made whole in one write: identity, signing key and the planet they sign.
+  const secret = await ensureSecret(api, namespace, ROOT_SECRET, {
     labels,
     type: ROOT_SECRET_TYPE,
-    extraData: async () => ({ [SIGNING_KEY]: Buffer.from(JSON.stringify(await newSigningKey())) }),
+    data: async () => {
+      const identity = await newIdentityData();
+      const key = await newSigningKey();
+      const planet = signPlanet(identity[IDENTITY_PUBLIC_KEY]!.toString('utf8'), endpoints, key, Date.now());
+      return { ...identity, [SIGNING_KEY]: Buffer.from(JSON.stringify(key)), [PLANET_KEY]: planet };
+    },
   });
   const secretIdentity = secretValue(secret, IDENTITY_SECRET_KEY)?.toString('utf8');
   const signingKeyJson = secretValue(secret, SIGNING_KEY)?.toString('utf8');
@@ -60,14 +66,12 @@ export async function prepareRoot(
   const store = new SecretStateStore(api, namespace, ROOT_SECRET, { keepPlanet: true, labels, type: ROOT_SECRET_TYPE });
   await store.load();
   let planet = secretValue(secret, PLANET_KEY);
-  const sign = (stableEndpoints: string[], timestamp: number) =>
-    createWorld({ type: 'planet', id: PRIVATE_PLANET_ID, timestamp, roots: [{ identity: publicIdentity, stableEndpoints }] }, signingKey);
   if (!planet || !sameRoots(planet, publicIdentity, endpoints)) {
-    planet = sign(endpoints, Date.now());
-    log.info({ root: publicIdentity.slice(0, 10), endpoints }, 'planet signed');
+    planet = signPlanet(publicIdentity, endpoints, signingKey, Date.now());
+    log.info({ root: publicIdentity.slice(0, 10), endpoints }, 'planet re-signed');
     await store.put(StateObjectType.Planet, ZERO, planet);
   }
-  const localPlanet = sign([localEndpoint], describeWorld(planet).timestamp);
+  const localPlanet = signPlanet(publicIdentity, [localEndpoint], signingKey, describeWorld(planet).timestamp);
   await publishPlanet(api, namespace, planet);
   return { publicIdentity, planet, localPlanet, store };
 }
@@ -76,6 +80,10 @@ export async function prepareRoot(
 async function newSigningKey(): Promise<WorldSigningKey> {
   const [, , publicKeyHex, privateKeyHex] = (await generateIdentity()).split(':');
   return { publicKeyHex: publicKeyHex!, privateKeyHex: privateKeyHex! };
+}
+
+function signPlanet(publicIdentity: string, stableEndpoints: string[], key: WorldSigningKey, timestamp: number): Buffer {
+  return createWorld({ type: 'planet', id: PRIVATE_PLANET_ID, timestamp, roots: [{ identity: publicIdentity, stableEndpoints }] }, key);
 }
 
 function sameRoots(planet: Buffer, publicIdentity: string, endpoints: string[]): boolean {

@@ -72,14 +72,14 @@ export async function newIdentityData(): Promise<Record<string, Buffer>> {
   return { [IDENTITY_SECRET_KEY]: Buffer.from(secret), [IDENTITY_PUBLIC_KEY]: Buffer.from(identityGetPublic(secret)) };
 }
 
-/** The Secret's identity, created with a fresh one if the Secret does not exist. */
+/** The Secret, created with a fresh identity if it does not exist. */
 export async function ensureIdentitySecret(
   api: CoreV1Api,
   namespace: string,
   name: string,
-  options: { labels?: Record<string, string>; type?: string; extraData?: () => Promise<Record<string, Buffer>> } = {},
+  options: { labels?: Record<string, string>; type?: string } = {},
 ): Promise<V1Secret> {
-  return ensureSecret(api, namespace, name, { ...options, data: async () => ({ ...(await newIdentityData()), ...(await options.extraData?.()) }) });
+  return ensureSecret(api, namespace, name, { ...options, data: newIdentityData });
 }
 
 /** A key of a Secret's data, decoded. */

@@ -3,8 +3,9 @@
 // member records whose address starts with hex digit h (key: the address). The controller loads
 // its records synchronously, so open() reads them all first. Every API write counts against the
 // cluster, so writes are batched per ConfigMap (each replaces the whole ConfigMap from memory, at
-// most one per WRITE_INTERVAL_MS). Only address assignments need to be durable at once: they are
-// the one thing the cluster cannot tell again. Everything else the reconciler derives from the
+// most one per WRITE_INTERVAL_MS). Only address assignments need to be durable soon (within
+// ASSIGNMENT_DELAY_MS, which gathers a burst of pods): they are the one thing the cluster cannot
+// tell again. Everything else the reconciler derives from the
 // cluster at every start (network records from the specs, authorisation from pods and identity
 // Secrets, deletions), so such changes wait up to DERIVED_DELAY_MS and ride along with the next
 // write: a pod's authorisation goes out with its first address, its deauthorisation with its
@@ -19,6 +20,7 @@ export const RECORDS_KIND = 'controller-records';
 export const NETWORK_ID_LABEL = 'ztkube.io/network-id';
 export const NETWORK_KEY = 'network';
 export const WRITE_INTERVAL_MS = 250;
+export const ASSIGNMENT_DELAY_MS = 1000;
 export const DERIVED_DELAY_MS = 10_000;
 const RETRY_MS = 1000;
 
@@ -94,7 +96,7 @@ export class KubeControllerStore extends EventEmitter<StoreEvents> implements Co
         const members = this.#membersOf(networkId);
         const assigned = JSON.stringify(members.get(address)?.ipAssignments ?? []) !== JSON.stringify(change.record.ipAssignments ?? []);
         members.set(address, change.record);
-        this.#touch(memberConfigMapName(networkId, address), networkId, address[0], assigned ? WRITE_INTERVAL_MS : DERIVED_DELAY_MS);
+        this.#touch(memberConfigMapName(networkId, address), networkId, address[0], assigned ? ASSIGNMENT_DELAY_MS : DERIVED_DELAY_MS);
         break;
       }
       case 'deleteNetwork':
@@ -192,6 +194,7 @@ export class KubeControllerStore extends EventEmitter<StoreEvents> implements Co
     });
     await shard.writing;
     shard.writing = undefined;
+    if (!failed) this.log.debug({ configMap: name, records: Object.keys(data).length }, 'controller records written');
     const delayMs = failed ? RETRY_MS : (shard.delayAfterWrite ?? WRITE_INTERVAL_MS);
     shard.delayAfterWrite = undefined;
     if (shard.dirty) this.#schedule(name, shard, delayMs);

@@ -90,9 +90,8 @@ export class Leader {
     this.#status = new StatusWriter(kubeConfig.makeApiClient(CustomObjectsApi), core, this.o.identity, log, () =>
       metrics.errors.inc({ kind: 'write' }),
     );
-    const view = new ClusterView(kubeConfig, namespace, log, () => this.#reconciler?.schedule(), () => metrics.errors.inc({ kind: 'watch' }));
+    const view = await ClusterView.start(kubeConfig, namespace, log, () => this.#reconciler?.schedule());
     this.#view = view;
-    await view.start();
     this.#reconciler = new Reconciler({
       view,
       core,

@@ -18,7 +18,7 @@ export class ControllerMetrics {
   });
   readonly errors = new Counter({
     name: 'ztkube_controller_errors_total',
-    help: 'Errors: failed reconciles, API writes and watches.',
+    help: 'Errors: failed reconcile passes and API writes.',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });

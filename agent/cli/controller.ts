@@ -1,7 +1,8 @@
 // `ztkube controller`: the cluster-wide controller (docs/kubernetes.md). Every replica serves
 // metrics and competes for the Lease; the leader runs the root and the controller node and
-// reconciles. Losing the Lease exits the process (status 1) at once, so a stale leader never
-// writes after its successor started; the Deployment restarts it as a candidate.
+// reconciles. A leader that cannot renew the Lease (renew deadline 10 s, e.g. an apiserver
+// outage) stops its nodes and writes nothing more, before anyone can take over (15 s), then
+// competes again: the process lives on.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CoordinationV1Api } from '@kubernetes/client-node';
@@ -70,31 +71,39 @@ export async function run(args: string[]): Promise<number> {
   const kubeConfig = loadKubeConfig(values.kubeconfig);
   const log = pino({ level: process.env.ZTKUBE_LOG_LEVEL ?? 'info', base: { component: 'ztkube-controller', identity } }, pino.destination(2));
   const metrics = new ControllerMetrics();
-  const elector = new LeaseElector(kubeConfig.makeApiClient(CoordinationV1Api), { namespace, name: CONTROLLER_LEASE, identity, log });
   let state: 'candidate' | 'starting' | 'leading' = 'candidate';
   const server = await serveMetrics(metrics.registry, { host: '0.0.0.0', port: metricsPort, ready: () => state !== 'starting' });
   const termination = onTermination();
-  elector.on('lost', (reason) => {
-    log.fatal({ reason }, 'leadership lost: exiting');
-    process.exit(1);
-  });
+  const coordination = kubeConfig.makeApiClient(CoordinationV1Api);
   let leader: Leader | undefined;
+  let elector: LeaseElector | undefined;
   try {
     log.info({ namespace, mode, metrics: server.url }, 'controller candidate');
-    const won = await Promise.race([elector.acquire().then(() => true), termination.signalled.then(() => false)]);
-    if (!won) return 0;
-    state = 'starting';
-    metrics.leader.set(1);
-    leader = await Leader.start({ kubeConfig, namespace, mode, rootEndpoints, rootBind, controllerBind, threads, podName, identity, metrics, log });
-    state = 'leading';
-    log.info({ controller: leader.controllerAddress }, 'leading');
-    await termination.signalled;
-    return 0;
+    for (;;) {
+      elector = new LeaseElector(coordination, { namespace, name: CONTROLLER_LEASE, identity, log });
+      const lost = new Promise<string>((resolve) => elector!.once('lost', resolve));
+      const won = await Promise.race([elector.acquire().then(() => true), termination.signalled.then(() => false)]);
+      if (!won) return 0;
+      state = 'starting';
+      metrics.leader.set(1);
+      leader = await Leader.start({ kubeConfig, namespace, mode, rootEndpoints, rootBind, controllerBind, threads, podName, identity, metrics, log });
+      state = 'leading';
+      log.info({ controller: leader.controllerAddress }, 'leading');
+      const reason = await Promise.race([lost, termination.signalled.then(() => undefined)]);
+      if (reason === undefined) return 0;
+      // Whoever holds the Lease now runs the nodes: stop ours at once, then stand by again.
+      log.error({ reason }, 'leadership lost: nodes stopped, standing by');
+      const abandoned = leader;
+      leader = undefined;
+      await abandoned.abandon();
+      metrics.leader.set(0);
+      state = 'candidate';
+    }
   } finally {
     termination.dispose();
     log.info('stopping');
     await leader?.stop();
-    await elector.release();
+    await elector?.release();
     metrics.leader.set(0);
     await server.close();
   }

@@ -1,8 +1,8 @@
 // What the leader runs: in its own network namespace a root (private mode) and the controller
 // node, the controller's records loaded from their ConfigMaps, the informers and the reconciler.
 // Started when the Lease is won; stopped on SIGTERM (everything pending written first). A leader
-// that loses the Lease does not stop gracefully: the process exits at once (cli/controller.ts),
-// so it never writes after a successor took over.
+// that loses the Lease abandons at once (nodes stopped, nothing more written: a successor may own
+// the records) and stands by again (cli/controller.ts).
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Dataplane } from '../dataplane/dataplane.js';
@@ -124,10 +124,16 @@ export class Leader {
 
   /** Stops reconciling and the nodes, then writes what is pending (status, records). */
   async stop(): Promise<void> {
+    await this.abandon();
+    await this.#status?.flush();
+    await this.#store?.flush();
+  }
+
+  /** Stops reconciling and the nodes and writes nothing more: the Lease is lost, a successor may
+   * own the records already. */
+  async abandon(): Promise<void> {
     await this.#reconciler?.stop();
     await this.#view?.stop();
     await this.dataplane.close();
-    await this.#status?.flush();
-    await this.#store?.flush();
   }
 }

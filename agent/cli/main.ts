@@ -15,6 +15,7 @@ const subcommands: Record<string, () => Promise<Subcommand>> = {
   node: () => import('./node.js'),
   agent: () => import('./agent.js'),
   sidecar: () => import('./sidecar.js'),
+  controller: () => import('./controller.js'),
 };
 
 const usage = `Usage: ztkube <command> [arguments]   (ztkube <command> --help for details)
@@ -26,6 +27,7 @@ const usage = `Usage: ztkube <command> [arguments]   (ztkube <command> --help fo
   node     --home DIR [--join NWID]... | status             one node in this namespace, like ZeroTier One
   agent    [--node-name NODE] [--mode private|public]       the per-node Kubernetes agent (DaemonSet)
   sidecar  [--mode private|public]                          one node in its own pod (downward API env)
+  controller [--namespace NS] [--mode private|public]       the cluster-wide controller (leader elected)
 Exit status: 0 success, 1 invalid input or failure, 2 usage error.
 `;
 

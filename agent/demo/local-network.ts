@@ -7,13 +7,13 @@ import type { Logger } from 'pino';
 import { Dataplane, type AttachedPod, type PodNetwork } from '../dataplane/dataplane.js';
 import { DirControllerStore } from '../lib/dir-controller-store.js';
 import { DirStateStore } from '../lib/dir-store.js';
+import { PRIVATE_PLANET_ID } from '../lib/kube.js';
 import { createWorld, identityGenerate } from '../lib/native.js';
 import { managedNetworkId, managedNetworkRecord, memberRecord, type ZeroTierNetwork } from '../lib/network-spec.js';
 import { StateObjectType, type StateId } from '../lib/node.js';
 import { Underlay, type PodNamespace } from './underlay.js';
 
 const ZERO: StateId = ['0000000000000000', '0000000000000000'];
-const PLANET_ID = 0x7a6b7562; // "zkub": a private planet, never ZeroTier's Earth (149604618)
 const ZT_PORT = 9993;
 
 export interface LocalPod {
@@ -72,7 +72,7 @@ export class LocalNetwork {
       this.#planet = createWorld(
         {
           type: 'planet',
-          id: PLANET_ID,
+          id: PRIVATE_PLANET_ID,
           timestamp: Date.now(),
           roots: [{ identity: rootSecret.split(':').slice(0, 3).join(':'), stableEndpoints: [`${rootNs.ip}/${ZT_PORT}`] }],
         },

@@ -5,7 +5,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
-import type { ControllerRecord, ControllerRecords, ControllerStore, ControllerStoreChange } from './node.js';
+import { recordIdField, type ControllerRecord, type ControllerRecords, type ControllerStore, type ControllerStoreChange } from './node.js';
 
 const networkFile = /^network-([0-9a-f]{16})\.json$/;
 const memberFile = /^member-([0-9a-f]{16})-([0-9a-f]{10})\.json$/;
@@ -27,11 +27,11 @@ export class DirControllerStore implements ControllerStore {
   save(change: ControllerStoreChange): void {
     switch (change.kind) {
       case 'network':
-        writeFileAtomic(this.#networkPath(idField(change.record, 'id', 'nwid')), JSON.stringify(change.record, null, 2));
+        writeFileAtomic(this.#networkPath(recordIdField(change.record, 'id', 'nwid')), JSON.stringify(change.record, null, 2));
         break;
       case 'member':
         writeFileAtomic(
-          this.#memberPath(idField(change.record, 'nwid'), idField(change.record, 'id', 'address')),
+          this.#memberPath(recordIdField(change.record, 'nwid'), recordIdField(change.record, 'id', 'address')),
           JSON.stringify(change.record, null, 2),
         );
         break;
@@ -62,13 +62,4 @@ export class DirControllerStore implements ControllerStore {
       throw new Error(`controller record ${file}: ${(e as Error).message}`);
     }
   }
-}
-
-/** The first of the named string fields of a record (the controller always writes them). */
-function idField(record: ControllerRecord, ...names: string[]): string {
-  for (const name of names) {
-    const value = record[name];
-    if (typeof value === 'string' && value !== '') return value;
-  }
-  throw new Error(`controller record without ${names.join(' or ')}: ${JSON.stringify(record).slice(0, 200)}`);
 }

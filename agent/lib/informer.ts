@@ -12,6 +12,8 @@ export interface CollectionOptions<T extends KubernetesObject> {
   /** The list call matching path and fieldSelector. */
   list(): Promise<KubernetesListObject<T>>;
   fieldSelector?: string;
+  /** Must match the list call's. */
+  labelSelector?: string;
   logger: Logger;
   onChange(kind: 'add' | 'update' | 'delete', object: T): void;
 }
@@ -28,7 +30,7 @@ const RETRY_MS = 1000;
 
 /** Starts watching; resolves once the first list is in the cache. */
 export async function watchCollection<T extends KubernetesObject>(kubeConfig: KubeConfig, options: CollectionOptions<T>): Promise<Collection<T>> {
-  const informer = new ListWatch<T>(options.path, new Watch(kubeConfig), options.list, false, undefined, options.fieldSelector);
+  const informer = new ListWatch<T>(options.path, new Watch(kubeConfig), options.list, false, options.labelSelector, options.fieldSelector);
   const log = options.logger.child({ collection: options.name });
   let stopped = false;
   let synced = false;

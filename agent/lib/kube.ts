@@ -2,7 +2,7 @@
 // the names and labels of the objects it keeps there, the pod annotations and their parsing, and
 // the API client set-up. docs/kubernetes.md explains the model.
 import { createHash } from 'node:crypto';
-import { KubeConfig, type V1ObjectMeta, type V1Pod } from '@kubernetes/client-node';
+import { ApiException, KubeConfig, PatchStrategy, setHeaderOptions, type V1ObjectMeta, type V1Pod } from '@kubernetes/client-node';
 import type { ZeroTierNetwork } from './network-spec.js';
 
 export const DEFAULT_NAMESPACE = 'ztkube-system';
@@ -37,6 +37,8 @@ export const CONTROLLER_LEASE = 'ztkube-controller';
 export const DEFAULT_CNI_SOCKET = '/run/ztkube/cni.sock';
 export const DEFAULT_POD_RECORDS_DIR = '/run/ztkube/pods';
 export const ZT_PORT = 9993;
+/** The id of ztkube's private planets ("zkub"), never ZeroTier's Earth (149604618). */
+export const PRIVATE_PLANET_ID = 0x7a6b7562;
 
 /** A network a pod asks for: `name` in the pod's namespace unless qualified `namespace/name`. */
 export interface NetworkRef {
@@ -109,4 +111,15 @@ export function loadKubeConfig(kubeconfig?: string): KubeConfig {
   else config.loadFromDefault();
   if (!config.getCurrentCluster()) throw new Error('no Kubernetes cluster configured (in-cluster, $KUBECONFIG or --kubeconfig)');
   return config;
+}
+
+/** Request options that send a patch as a JSON merge patch (client-node's default is JSON patch). */
+export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export function isNotFound(e: unknown): boolean {
+  return e instanceof ApiException && e.code === 404;
+}
+
+export function isConflict(e: unknown): boolean {
+  return e instanceof ApiException && e.code === 409;
 }

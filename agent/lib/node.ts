@@ -207,6 +207,15 @@ export interface ControllerMemberStatus {
   online: boolean;
 }
 
+/** The first of the named string fields of a record, lower case (the controller always writes them). */
+export function recordIdField(record: ControllerRecord, ...names: string[]): string {
+  for (const name of names) {
+    const value = record[name];
+    if (typeof value === 'string' && value !== '') return value.toLowerCase();
+  }
+  throw new Error(`controller record without ${names.join(' or ')}: ${JSON.stringify(record).slice(0, 200)}`);
+}
+
 /** A controller write as the addon reports it: (kind, record JSON) or (kind, network id[, address]). */
 export function controllerStoreChange(kind: string, a: string, b?: string): ControllerStoreChange {
   if (kind === 'network' || kind === 'member') return { kind, record: JSON.parse(a) as ControllerRecord };

@@ -32,6 +32,8 @@ beforeAll(async () => {
   cluster = await ZtkubeCluster.start({ prefix: 'zte', subnet: '198.18.0.192/26', onLine: (line) => output.push(line) });
   apps1 = cluster.plane.kubeConfig.makeApiClient(AppsV1Api);
   await cluster.core.createNamespace({ body: { metadata: { name: apps } } });
+  // Pods are refused until the controller-manager made the namespace's default ServiceAccount.
+  await eventually('default ServiceAccount', () => cluster.core.readNamespacedServiceAccount({ namespace: apps, name: 'default' }));
 });
 
 afterAll(async () => {

@@ -379,18 +379,20 @@ TEST(ControllerRequests, UnauthorisedMemberIsDeniedAndRecorded) {
   // Asking again 5 s later: denied again, the record is not rewritten.
   expectRefusal(lab, 0x07, t + 5000, m3, nwidOf(network));
   EXPECT_EQ((*lab.store.member(nwidOf(network), m3.address()))["revision"], 1);
-  // Authorised through the API: no config pushed (never authorised, nothing remembered), the
-  // next request gets it.
+  // Authorised through the API while it still asks: its config is pushed at once (it need not
+  // wait for its next request), and that request is answered too.
   auto changed = lab.ctl.setMember(t + 6000, {{"nwid", network["id"]}, {"id", m3.address().toString()}, {"authorized", true}});
   ASSERT_TRUE(changed) << changed.error();
-  EXPECT_TRUE(changed->empty());
+  ASSERT_FALSE(changed->empty());
+  EXPECT_EQ((*changed)[0].to, m3.address());
+  EXPECT_EQ((*changed)[0].kind, Kind::ConfigPush);
   auto messages = lab.request(t + 10000, m3, nwidOf(network));
   ASSERT_EQ(messages.size(), 2u);
   EXPECT_EQ(messages[0].kind, Kind::ConfigReply);
   json authorised = *lab.store.member(nwidOf(network), m3.address());
   EXPECT_EQ(authorised["lastAuthorizedTime"], t + 6000);
   EXPECT_EQ(authorised["lastAuthorizedCredentialType"], "api");
-  EXPECT_EQ(authorised["revision"], 3);
+  EXPECT_EQ(authorised["revision"], 4);  // authorised, served by the push, then versions learned
   EXPECT_EQ(authorised["tags"], json::array({json::array({100, 1})}));  // the network's default tag
 }
 

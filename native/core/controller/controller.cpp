@@ -129,6 +129,10 @@ std::vector<ControllerMessage> NetworkController::handleRequest(uint64_t now, co
     if (s.lastRequest && now >= *s.lastRequest && now - *s.lastRequest <= kDuplicateWindow) return {};
     s.lastRequest = now;
     if (!physical.empty()) s.physical = physical;
+    // Kept for denied requests too: authorising the member later pushes its config at once
+    // (rerun) instead of leaving it to its next request, seconds later.
+    s.identity = requester.publicOnly();
+    s.metadata.assign(metadataDictionary.begin(), metadataDictionary.end());
   }
   Outbox out;
   serve(now, requester, networkId, metadataDictionary, requestPacketId, out);
@@ -299,10 +303,7 @@ void NetworkController::serve(uint64_t now, const Identity& requester, uint64_t 
     member["vMinor"] = int64_t(metadataNumber(meta, "minv"));
     member["vRev"] = int64_t(metadataNumber(meta, "revv"));
     member["vProto"] = int64_t(metadataNumber(meta, "pv"));
-    Session& s = sessions_[{networkId, address}];
-    s.identity = requester.publicOnly();
-    s.lastAuthorized = now;
-    s.metadata.assign(metadata.begin(), metadata.end());
+    sessions_[{networkId, address}].lastAuthorized = now;
   }
 
   // Step 10: the config (§8.3), addresses (§8.4), credentials (§8.5).

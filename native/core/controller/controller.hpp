@@ -96,9 +96,9 @@ class NetworkController {
   struct Session {
     std::optional<uint64_t> lastRequest;  // last request with a packet id that passed step 1
     InetAddress physical;
-    std::optional<Identity> identity;     // from the last authorised request
-    uint64_t lastAuthorized = 0;          // when that request was served
-    Bytes metadata;                       // likewise
+    std::optional<Identity> identity;     // from the last request
+    uint64_t lastAuthorized = 0;          // when an authorised request was last served
+    Bytes metadata;                       // of the last request
   };
   using SessionKey = std::pair<uint64_t, Address>;
   struct Outbox;

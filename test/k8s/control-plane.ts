@@ -113,12 +113,13 @@ export class ControlPlane implements Kubeconfig {
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  /** Stops kube-apiserver, keeps it down for downMs, starts it again on the same port and etcd,
-   * and resolves once it is ready: an outage as clients see it. */
+  /** Kills kube-apiserver (a graceful stop would wait for every watch to drain), keeps it down for
+   * downMs, starts it again on the same port and etcd, and resolves once it is ready: an outage as
+   * clients see it. */
   async apiserverOutage(downMs: number): Promise<void> {
     const index = this.components.findIndex((c) => c.name === 'kube-apiserver');
     const apiserver = this.components[index]!;
-    apiserver.child.kill('SIGTERM');
+    apiserver.child.kill('SIGKILL');
     await apiserver.exited;
     await sleep(downMs);
     this.components.splice(index, 1);

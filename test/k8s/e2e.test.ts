@@ -177,7 +177,7 @@ test('thirty seconds without the apiserver lose nothing', async () => {
   const delta = await onNetwork('delta', 90_000);
   await pingsWithin('delta', ipv4(before));
   expect((await onNetwork('alpha')).ips).toEqual(before.ips);
-});
+}, 240_000);
 
 test('a bad annotation is a Warning Event and an Error entry, and the agent carries on', async () => {
   await cluster.core.createNamespacedPod({ namespace: apps, body: podBody('typo', 'net-a, Not A Network') });

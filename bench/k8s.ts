@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
 import { NETWORKS_ANNOTATION } from '../agent/lib/kube.js';
 import type { ZeroTierNetwork } from '../agent/lib/network-spec.js';
+import { eventually } from '../test/k8s/eventually.js';
 import { ZtkubeCluster } from '../test/k8s/ztkube-cluster.js';
 
 const exec = promisify(execFile);
@@ -38,16 +39,6 @@ const network: ZeroTierNetwork = {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(intervalMs);
-  }
-}
-
 function pod(name: string, nodeName: string): V1Pod {
   return {
     metadata: { name, annotations: { [NETWORKS_ANNOTATION]: 'bench' } },
@@ -65,10 +56,10 @@ async function rssKiB(pid: number): Promise<number> {
 
 /** The pod's IPv4 on the bench network once its status says OK. */
 async function benchIp(cluster: ZtkubeCluster, name: string, timeoutMs: number): Promise<string> {
-  return until(`${name} on the network`, timeoutMs, async () => {
+  return eventually(`${name} on the network`, async () => {
     const entry = (await cluster.podNetworks(NS, name))?.find((e) => e.name === `${NS}/bench` && e.status === 'OK');
     return entry?.ips?.find((ip) => ip.startsWith('198.19.'))?.split('/')[0];
-  });
+  }, { timeoutMs, intervalMs: 50 });
 }
 
 async function attachPhase(cluster: ZtkubeCluster): Promise<{ latencies: number[]; rssPerNodeMiB: number }> {
@@ -82,10 +73,10 @@ async function attachPhase(cluster: ZtkubeCluster): Promise<{ latencies: number[
     const start = performance.now();
     await cluster.core.createNamespacedPod({ namespace: NS, body: pod(name, cluster.rig.nodeName) });
     const ip = await benchIp(cluster, name, 60_000);
-    await until(`anchor pings ${name}`, 60_000, async () => {
+    await eventually(`anchor pings ${name}`, async () => {
       await exec('ip', ['netns', 'exec', cluster.rig.netnsName(anchor.metadata!.uid!), 'ping', '-c', '1', '-W', '0.2', ip]);
       return true;
-    }, 0);
+    }, { timeoutMs: 60_000, intervalMs: 0 });
     latencies.push((performance.now() - start) / 1000);
     process.stdout.write(`attach ${i + 1}/${ATTACH_PODS}: ${latencies[i]!.toFixed(3)} s\n`);
   }
@@ -102,10 +93,10 @@ async function scalePhase(cluster: ZtkubeCluster): Promise<{ seconds: number; wr
   for (let i = 0; i < names.length; i += 50)
     await Promise.all(names.slice(i, i + 50).map((name) => cluster.core.createNamespacedPod({ namespace: NS, body: pod(name, node.rig.nodeName) })));
   let authorized = 0;
-  await until(`${SCALE_PODS} more members authorised`, 600_000, async () => {
+  await eventually(`${SCALE_PODS} more members authorised`, async () => {
     authorized = ((await cluster.networkStatus(NS, 'bench'))?.members?.authorized ?? 0) - baseline;
-    return authorized >= SCALE_PODS ? true : undefined;
-  }, 500);
+    return authorized >= SCALE_PODS;
+  }, { timeoutMs: 600_000, intervalMs: 500 });
   const seconds = (performance.now() - start) / 1000;
   // The writes ztkube made for these pods, including the status writes that followed them.
   await sleep(6_000);
@@ -128,9 +119,8 @@ export async function run(): Promise<number> {
   try {
     await cluster.core.createNamespace({ body: { metadata: { name: NS } } });
     await cluster.applyNetwork(network);
-    await until('network Ready', 120_000, async () =>
-      (await cluster.networkStatus(NS, 'bench'))?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined,
-    );
+    await eventually('network Ready', async () =>
+      (await cluster.networkStatus(NS, 'bench'))?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'), 120_000);
     const attach = await attachPhase(cluster);
     const sorted = [...attach.latencies].sort((a, b) => a - b);
     const scale = await scalePhase(cluster);

@@ -41,6 +41,7 @@ import { ControlPlane, toolsBin } from './control-plane.js';
 import { chartRbac } from './ztkube-cluster.js';
 import { ZtkubeProcess } from './ztkube-process.js';
 import { leftovers, RigKubelet } from './kubelet.js';
+import { eventually } from './eventually.js';
 
 const ztkubeNamespace = 'ztkube-system';
 const apps = 'zta-apps';
@@ -176,21 +177,6 @@ class StandInController {
   }
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s${last ? ` (${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 function annotated(name: string, networks?: string, extra: Partial<V1Pod['metadata']> = {}): V1Pod {
   return {
     metadata: { name, namespace: apps, ...(networks ? { annotations: { [NETWORKS_ANNOTATION]: networks } } : {}), ...extra },
@@ -209,10 +195,10 @@ function statusOf(pod: V1Pod): NetworkStatusEntry[] | undefined {
 
 /** The pod's status entries once `accept` holds for them. */
 async function waitStatus(name: string, accept: (entries: NetworkStatusEntry[]) => boolean, timeoutMs = 60_000): Promise<NetworkStatusEntry[]> {
-  return waitFor(`network status of ${name}`, timeoutMs, async () => {
+  return eventually(`network status of ${name}`, async () => {
     const entries = statusOf(await readPod(name));
     return entries && accept(entries) ? entries : undefined;
-  });
+  }, timeoutMs);
 }
 
 const onNetA = (entries: NetworkStatusEntry[]) => entries.length === 1 && entries[0]!.status === 'OK' && (entries[0]!.ips?.length ?? 0) > 0;
@@ -263,7 +249,7 @@ beforeAll(async () => {
   plainAgent = startAgent(plainNodeName);
   for (const started of [agent, plainAgent]) {
     const url = await started.metricsUrl();
-    await waitFor('agent ready', 60_000, async () => (await fetch(`${url}/readyz`)).status === 200);
+    await eventually('agent ready', async () => (await fetch(`${url}/readyz`)).status === 200, 60_000);
   }
 }, 300_000);
 
@@ -297,8 +283,8 @@ describe('ztkube agent', () => {
       expect(await podIps(pod, entry.interface!)).toEqual(entry.ips);
       seen.set(name, entry);
     }
-    expect(await waitFor('a1 pings a2', 30_000, async () => ping(await readPod('a1'), a2!.ips![0]!))).toBe(true);
-    expect(await waitFor('a2 pings a1', 30_000, async () => ping(await readPod('a2'), a1!.ips![0]!))).toBe(true);
+    expect(await eventually('a1 pings a2', async () => ping(await readPod('a1'), a2!.ips![0]!), 30_000)).toBe(true);
+    expect(await eventually('a2 pings a1', async () => ping(await readPod('a2'), a1!.ips![0]!), 30_000)).toBe(true);
     // The agent's API writes per pod: its identity Secret and its status annotation.
     const writes = await agentWrites();
     for (const name of ['a1', 'a2']) {
@@ -314,16 +300,15 @@ describe('ztkube agent', () => {
     expect(await metric(url, 'ztkube_pods_attached')).toBe(2);
     await core.deleteNamespacedPod({ namespace: apps, name: 'a2' });
     let left: V1Pod | undefined;
-    await waitFor('pod a2 gone', 30_000, async () => readPod('a2').then((p) => ((left = p), false), () => true)).catch((e: Error) => {
+    await eventually('pod a2 gone', async () => readPod('a2').then((p) => ((left = p), false), () => true), 30_000).catch((e: Error) => {
       throw new Error(`${e.message}: ${JSON.stringify(left?.metadata)}`);
     });
-    await waitFor('a2 detached', 30_000, async () => (await metric(url, 'ztkube_pods_attached')) === 1);
-    await waitFor('Secret of a2 deleted', 30_000, async () =>
+    await eventually('a2 detached', async () => (await metric(url, 'ztkube_pods_attached')) === 1, 30_000);
+    await eventually('Secret of a2 deleted', async () =>
       core.readNamespacedSecret({ namespace: ztkubeNamespace, name: podIdentitySecretName(a2) }).then(
         () => false,
         (e: { code?: number }) => e.code === 404,
-      ),
-    );
+      ), 30_000);
     expect(agent.logs().some((l) => l.pod === `${apps}/a2` && l.msg === 'detached')).toBe(true);
     expect(existsSync(join(dir, nodeName, 'pods', `${a2.metadata!.uid}.json`))).toBe(false);
   });
@@ -346,11 +331,11 @@ describe('ztkube agent', () => {
     const [first] = await waitStatus('db-0', onNetA, 90_000);
     const uid = (await readPod('db-0')).metadata!.uid;
     await core.deleteNamespacedPod({ namespace: apps, name: 'db-0' });
-    const [second] = await waitFor('db-0 re-created and on net-a', 90_000, async () => {
+    const [second] = await eventually('db-0 re-created and on net-a', async () => {
       const pod = await readPod('db-0');
       const entries = statusOf(pod);
       return pod.metadata!.uid !== uid && entries && onNetA(entries) && podIps(pod, entries[0]!.interface!).then((ips) => ips.length > 0 && entries);
-    });
+    }, 90_000);
     expect(second!.address).toBe(first!.address);
     expect(second!.ips).toEqual(first!.ips);
     seen.set('db-0', second!);
@@ -361,10 +346,10 @@ describe('ztkube agent', () => {
     const [entry] = await waitStatus('bad', (e) => e[0]?.status === 'Error');
     expect(entry!.error).toMatch(/net-a\/x\/y/);
     const pod = await readPod('bad');
-    const events = await waitFor('Warning Event on bad', 30_000, async () => {
+    const events = await eventually('Warning Event on bad', async () => {
       const list = await core.listNamespacedEvent({ namespace: apps, fieldSelector: `involvedObject.uid=${pod.metadata!.uid}` });
       return list.items.length > 0 ? list.items : undefined;
-    });
+    }, 30_000);
     expect(events[0]).toMatchObject({ type: 'Warning', reason: 'BadNetworkAnnotation' });
     expect((await fetch(`${await agent.metricsUrl()}/healthz`)).status).toBe(200);
     expect(agent.child.exitCode).toBeNull();
@@ -379,22 +364,22 @@ describe('ztkube agent', () => {
 
   test('a pod annotated after it started is found from its processes (no CNI record)', async () => {
     await core.createNamespacedPod({ namespace: apps, body: annotated('late') });
-    await waitFor('late running', 60_000, async () => (await readPod('late')).status?.phase === 'Running');
+    await eventually('late running', async () => (await readPod('late')).status?.phase === 'Running', 60_000);
     await core.patchNamespacedPod({ namespace: apps, name: 'late', body: { metadata: { annotations: { [NETWORKS_ANNOTATION]: 'net-a' } } } }, mergePatch);
     const [entry] = await waitStatus('late', onNetA);
     const pod = await readPod('late');
     expect(await podIps(pod, entry!.interface!)).toEqual(entry!.ips);
     expect(existsSync(join(dir, nodeName, 'pods', `${pod.metadata!.uid}.json`))).toBe(false);
-    expect(await waitFor('late pings a1', 30_000, async () => ping(pod, seen.get('a1')!.ips![0]!))).toBe(true);
+    expect(await eventually('late pings a1', async () => ping(pod, seen.get('a1')!.ips![0]!), 30_000)).toBe(true);
     seen.set('late', entry!);
   });
 
   test('on a node without ztkube-cni, a pod annotated from the start is attached once it runs', async () => {
     await core.createNamespacedPod({ namespace: apps, body: { ...annotated('plain', 'net-a'), spec: { ...annotated('plain').spec!, nodeName: plainNodeName } } });
-    const pod = await waitFor('plain running', 60_000, async () => {
+    const pod = await eventually('plain running', async () => {
       const current = await readPod('plain');
       return current.status?.phase === 'Running' && current;
-    });
+    }, 60_000);
     // The stand-in root listens on the other bridge's gateway: a route there, as a cluster's pod network gives.
     await plainRig.exec(pod, ['ip', 'route', 'add', subnet, 'via', plainRig.gateway]);
     const [entry] = await waitStatus('plain', onNetA);
@@ -415,7 +400,7 @@ describe('ztkube agent', () => {
     expect(await podIps(pod, both[1]!.interface!)).toEqual(both[1]!.ips);
     await setNetworks('net-a');
     await waitStatus('late', (e) => e.length === 1);
-    await waitFor('net-b interface gone', 30_000, async () => rig.exec(pod, ['ip', 'link', 'show', 'dev', both[1]!.interface!]).then(() => false, () => true));
+    await eventually('net-b interface gone', async () => rig.exec(pod, ['ip', 'link', 'show', 'dev', both[1]!.interface!]).then(() => false, () => true), 30_000);
     expect(await podIps(pod, seen.get('late')!.interface!)).toEqual(seen.get('late')!.ips);
   });
 
@@ -428,16 +413,16 @@ describe('ztkube agent', () => {
     for (const name of ['a1', 'db-0', 'late']) {
       const pod = await readPod(name);
       const before = seen.get(name)!;
-      await waitFor(`${name} re-attached`, 60_000, async () => (await podIps(pod, before.interface!)).length > 0);
+      await eventually(`${name} re-attached`, async () => (await podIps(pod, before.interface!)).length > 0, 60_000);
       expect(await podIps(pod, before.interface!)).toEqual(before.ips);
       expect(statusOf(await readPod(name))![0]).toMatchObject({ address: before.address, ips: before.ips });
     }
-    expect(await waitFor('a1 pings late', 30_000, async () => ping(a1, seen.get('late')!.ips![0]!))).toBe(true);
+    expect(await eventually('a1 pings late', async () => ping(a1, seen.get('late')!.ips![0]!), 30_000)).toBe(true);
   });
 
   test('ztkube sidecar attaches its own pod in its own namespace and writes its status', async () => {
     await core.createNamespacedPod({ namespace: apps, body: annotated('side') });
-    await waitFor('side running', 60_000, async () => (await readPod('side')).status?.phase === 'Running');
+    await eventually('side running', async () => (await readPod('side')).status?.phase === 'Running', 60_000);
     expect(await agent.stop()).toBe(0);
     await core.patchNamespacedPod({ namespace: apps, name: 'side', body: { metadata: { annotations: { [NETWORKS_ANNOTATION]: 'net-a' } } } }, mergePatch);
     const pod = await readPod('side');

@@ -2,26 +2,13 @@
 // 127.0.0.1 only, and nothing of it is left once stopped.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { ApiException, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { ControlPlane } from './control-plane.js';
+import { eventually } from './eventually.js';
 
 let plane: ControlPlane;
 let core: CoreV1Api;
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      if (!(error instanceof ApiException && error.code === 404)) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${what}: not after ${timeoutMs} ms`);
-}
 
 beforeAll(async () => {
   plane = await ControlPlane.start();

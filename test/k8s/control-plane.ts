@@ -20,6 +20,7 @@ import {
   PatchStrategy,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import { eventually } from './eventually.js';
 
 const run = promisify(execFile);
 
@@ -181,10 +182,10 @@ export class ControlPlane implements Kubeconfig {
     }
     const extensions = this.kubeConfig.makeApiClient(ApiextensionsV1Api);
     for (const crd of applied.filter((o) => o.kind === 'CustomResourceDefinition')) {
-      await waitFor(`CRD ${crd.metadata!.name} Established`, 60_000, async () => {
+      await eventually(`CRD ${crd.metadata!.name} Established`, async () => {
         const current = await extensions.readCustomResourceDefinition({ name: crd.metadata!.name! });
         return current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
-      });
+      }, 60_000);
     }
     return applied;
   }
@@ -484,14 +485,6 @@ function logTail(path: string, lines = 40): string {
     return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '(no log)';
-  }
-}
-
-async function waitFor(what: string, timeoutMs: number, done: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs} ms`);
-    await sleep(200);
   }
 }
 

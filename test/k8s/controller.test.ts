@@ -49,6 +49,7 @@ import { newIdentityData, SecretStateStore } from '../../agent/lib/secret-state-
 import type { NetworkObject } from '../../agent/controller/status.js';
 import { repoRoot } from '../helpers.js';
 import { ControlPlane, toolsBin } from './control-plane.js';
+import { eventually } from './eventually.js';
 
 const NS = 'ztkube-system';
 const BRIDGE = 'ztm-br';
@@ -123,22 +124,6 @@ function logTail(controller: Controller | undefined): string {
   } catch {
     return '';
   }
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      if (!(error instanceof ApiException && error.code === 404)) throw error;
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${what}: not after ${timeoutMs} ms ${last ? `(${String(last)})` : ''}\n${logTail(controllers.at(-1))}`);
 }
 
 // ---- ports and the members' namespaces

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { NETWORKS_ANNOTATION, podIdentitySecretName, type NetworkStatusEntry } from '../../agent/lib/kube.js';
 import type { ZeroTierNetwork } from '../../agent/lib/network-spec.js';
 import { ZtkubeCluster } from './ztkube-cluster.js';
+import { eventually } from './eventually.js';
 
 const apps = 'zte-apps';
 const network: ZeroTierNetwork = {
@@ -39,22 +40,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.stop();
 });
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`${what}: not within ${timeoutMs} ms (last error: ${String(last)})\n${output.slice(-30).join('\n')}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 function podBody(name: string, networks: string): V1Pod {
   return {

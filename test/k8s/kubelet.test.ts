@@ -17,6 +17,7 @@ import { NETWORKS_ANNOTATION } from '../../agent/lib/kube.js';
 import { repoRoot } from '../helpers.js';
 import { ControlPlane } from './control-plane.js';
 import { leftovers, RigKubelet } from './kubelet.js';
+import { eventually } from './eventually.js';
 
 const run = promisify(execFile);
 const namespace = 'rig-test';
@@ -67,7 +68,7 @@ beforeAll(async () => {
   plane = await ControlPlane.start();
   core = plane.kubeConfig.makeApiClient(CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: namespace } } });
-  await waitFor('default ServiceAccount', async () =>
+  await eventually('default ServiceAccount', async () =>
     core.readNamespacedServiceAccount({ namespace, name: 'default' }).then(() => true, () => false),
   );
   socketDir = await mkdtemp(join(tmpdir(), 'ztkube-cni-test-'));
@@ -107,7 +108,7 @@ function podSpec(name: string, node: string, annotations: Record<string, string>
 
 async function runningPods(selector: string, count: number): Promise<V1Pod[]> {
   let pods: V1Pod[] = [];
-  await waitFor(`${count} running pods ${selector}`, async () => {
+  await eventually(`${count} running pods ${selector}`, async () => {
     pods = (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.filter(
       (p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp,
     );
@@ -118,7 +119,7 @@ async function runningPods(selector: string, count: number): Promise<V1Pod[]> {
 
 async function runningPod(name: string): Promise<V1Pod> {
   let pod: V1Pod | undefined;
-  await waitFor(`pod ${name} Running`, async () => {
+  await eventually(`pod ${name} Running`, async () => {
     pod = await core.readNamespacedPod({ namespace, name });
     return pod.status?.phase === 'Running';
   }).catch((error: Error) => {
@@ -130,7 +131,7 @@ async function runningPod(name: string): Promise<V1Pod> {
 async function deletedPod(name: string): Promise<void> {
   await core.deleteNamespacedPod({ namespace, name });
   let pod: V1Pod | undefined;
-  await waitFor(`pod ${name} gone`, async () =>
+  await eventually(`pod ${name} gone`, async () =>
     core.readNamespacedPod({ namespace, name }).then(
       (current) => ((pod = current), false),
       () => true,
@@ -230,7 +231,7 @@ describe('ztkube-cni in the chain', () => {
   test("an ADD error keeps the pod from running, with the handler's message in its status", async () => {
     await core.createNamespacedPod({ namespace, body: podSpec('refused-pod', 'ztc-node-b', { [NETWORKS_ANNOTATION]: 'fail-net' }) });
     let ready: string | undefined;
-    await waitFor('refused-pod shows the CNI error', async () => {
+    await eventually('refused-pod shows the CNI error', async () => {
       const pod = await core.readNamespacedPod({ namespace, name: 'refused-pod' });
       expect(pod.status?.phase).not.toBe('Running');
       ready = pod.status?.conditions?.find((c) => c.type === 'Ready')?.message;
@@ -257,7 +258,7 @@ describe('ztkube-cni in the chain', () => {
     await deletedPod('plain-pod');
 
     await core.createNamespacedPod({ namespace, body: podSpec('waiting-pod', 'ztc-node-b') });
-    await waitFor('waiting-pod shows the unreachable agent', async () => {
+    await eventually('waiting-pod shows the unreachable agent', async () => {
       const pod = await core.readNamespacedPod({ namespace, name: 'waiting-pod' });
       return pod.status?.conditions?.find((c) => c.type === 'Ready')?.message?.includes(`ztkube agent unreachable at ${socket}`) ?? false;
     });
@@ -277,10 +278,3 @@ describe('ztkube-cni in the chain', () => {
   });
 });
 
-async function waitFor(what: string, done: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}

@@ -4,11 +4,14 @@
 //  1. Attach: pods created one at a time on one agent (up to ZT_BENCH_ATTACH_PODS, default 100),
 //     each timed from creation (annotated) to its first ZeroTier ping answered from another pod;
 //     then the agent's memory per attached pod node.
-//  2. Scale: ZT_BENCH_SCALE_PODS (default 1,000) annotated pods created at once on a second node
-//     whose pods have no underlay address (1,000 do not fit the 198.18.0.0/24 this machine may
-//     use), timed until the network's status shows every one authorised; the API writes of the
-//     controller and the agents (from the apiserver's audit log) per pod. Their nodes never get a
-//     config, so that agent holds their transient status 2 s (--cni-wait) rather than 10.
+//  2. Scale: ZT_BENCH_SCALE_PODS (default 1,000) annotated pods created at once, spread over
+//     ZT_BENCH_SCALE_NODES (default 10) more Kubernetes nodes as a cluster would run them (kubelet
+//     allows 110 pods per node), each with its agent, once every agent holds its node's share of
+//     spare identities (--identity-pool: agents run long before a burst comes); timed until the
+//     network's status shows every one authorised; the API writes of the controller and the
+//     agents (from the apiserver's audit log) per pod. These pods have no underlay address (1,000
+//     do not fit the 198.18.0.0/24 this machine may use), so their nodes never get a config and
+//     their agents hold the transient status 2 s (--cni-wait) rather than 10.
 // Last line: one JSON object.
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -17,11 +20,12 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { NETWORKS_ANNOTATION } from '../agent/lib/kube.js';
 import type { ZeroTierNetwork } from '../agent/lib/network-spec.js';
 import { eventually } from '../test/k8s/eventually.js';
-import { ZtkubeCluster } from '../test/k8s/ztkube-cluster.js';
+import { ZtkubeCluster, type ClusterNode } from '../test/k8s/ztkube-cluster.js';
 
 const exec = promisify(execFile);
 const ATTACH_PODS = Number(process.env.ZT_BENCH_ATTACH_PODS ?? 100);
 const SCALE_PODS = Number(process.env.ZT_BENCH_SCALE_PODS ?? 1000);
+const SCALE_NODES = Number(process.env.ZT_BENCH_SCALE_NODES ?? 10);
 const NS = 'bench';
 const ZTKUBE_USERS = /^system:serviceaccount:ztkube-system:ztkube-(agent|controller)$/;
 
@@ -84,14 +88,31 @@ async function attachPhase(cluster: ZtkubeCluster): Promise<{ latencies: number[
   return { latencies, rssPerNodeMiB: (rssAfter - rssBefore) / 1024 / ATTACH_PODS };
 }
 
+/** Resolves once the node's agent reports `spares` spare identities. */
+async function poolFilled(node: ClusterNode, spares: number): Promise<void> {
+  const url = await node.agent.metricsUrl();
+  await eventually(`${node.rig.nodeName}: ${spares} spare identities`, async () => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    return Number(/^ztkube_identity_pool_spares (\S+)$/m.exec(text)?.[1]) >= spares;
+  }, { timeoutMs: 900_000, intervalMs: 1000 });
+}
+
 async function scalePhase(cluster: ZtkubeCluster): Promise<{ seconds: number; writesPerPod: number; authorized: number }> {
-  const node = await cluster.addNode('ztbs', '198.18.0.252/30', { underlay: false, agentArgs: ['--cni-wait=2'] });
+  const perNode = Math.ceil(SCALE_PODS / SCALE_NODES);
+  const nodes: ClusterNode[] = [];
+  for (let n = 0; n < SCALE_NODES; n++)
+    nodes.push(await cluster.addNode(`ztbs${n}`, '198.18.0.252/30', { underlay: false, agentArgs: ['--cni-wait=2', `--identity-pool=${perNode}`] }));
+  const warmup = performance.now();
+  await Promise.all(nodes.map((node) => poolFilled(node, perNode)));
+  process.stdout.write(`scale: ${SCALE_NODES} agents hold ${perNode} spare identities each after ${((performance.now() - warmup) / 1000).toFixed(1)} s\n`);
   const before = (await cluster.plane.writes()).length;
   const baseline = (await cluster.networkStatus(NS, 'bench'))?.members?.authorized ?? 0;
   const start = performance.now();
   const names = Array.from({ length: SCALE_PODS }, (_, i) => `scale-${i}`);
   for (let i = 0; i < names.length; i += 50)
-    await Promise.all(names.slice(i, i + 50).map((name) => cluster.core.createNamespacedPod({ namespace: NS, body: pod(name, node.rig.nodeName) })));
+    await Promise.all(
+      names.slice(i, i + 50).map((name, j) => cluster.core.createNamespacedPod({ namespace: NS, body: pod(name, nodes[(i + j) % SCALE_NODES]!.rig.nodeName) })),
+    );
   let authorized = 0;
   await eventually(`${SCALE_PODS} more members authorised`, async () => {
     authorized = ((await cluster.networkStatus(NS, 'bench'))?.members?.authorized ?? 0) - baseline;

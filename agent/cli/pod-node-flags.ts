@@ -36,7 +36,7 @@ function portArg(text: string | undefined, fallback: number, what: string): numb
 export function sharedOptions(
   values: CommonValues,
   context: { namespace?: string; component: string; nodeName: string; pod?: string },
-): Omit<AgentOptions, 'role' | 'nodeName' | 'cniWaitMs'> {
+): Omit<AgentOptions, 'role' | 'nodeName' | 'cniWaitMs' | 'identityPool'> {
   const mode = values.mode ?? 'private';
   if (mode !== 'private' && mode !== 'public') throw new UsageError(`--mode must be private or public, not '${mode}'`);
   const threads = values.threads === undefined ? 2 : integerArg(values.threads, '--threads');

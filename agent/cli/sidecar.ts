@@ -25,5 +25,6 @@ export async function run(args: string[]): Promise<number> {
   if (!podNamespace || !podName || !podUid) throw new UsageError('$POD_NAMESPACE, $POD_NAME and $POD_UID are required (downward API)');
   const nodeName = process.env.NODE_NAME ?? '';
   const shared = sharedOptions(values, { component: 'sidecar', nodeName, pod: `${podNamespace}/${podName}` });
-  return runUntilSignalled({ ...shared, nodeName, cniWaitMs: 10_000, role: { kind: 'sidecar', podNamespace, podName, podUid } });
+  // One pod, one identity, made once: no spares.
+  return runUntilSignalled({ ...shared, nodeName, cniWaitMs: 10_000, identityPool: 0, role: { kind: 'sidecar', podNamespace, podName, podUid } });
 }

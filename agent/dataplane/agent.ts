@@ -4,12 +4,14 @@
 // for the agent, the CNI socket. What differs is in AgentOptions.
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type V1ConfigMap, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { Gauge } from 'prom-client';
 import { watchCollection, type Collection } from '../lib/informer.js';
 import { API_GROUP, API_VERSION, NETWORK_PLURAL, PLANET_CONFIGMAP, PLANET_KEY } from '../lib/kube.js';
 import { serveMetrics, type MetricsServer } from '../lib/metrics-server.js';
 import { repoPath } from '../lib/native.js';
 import { chainCniPlugin, installCniBinary, unchainCniPlugin } from './cni-install.js';
 import { CniServer } from './cni-server.js';
+import { IdentityPool } from './identity-pool.js';
 import { Dataplane } from './dataplane.js';
 import { registerDataplaneMetrics } from './metrics.js';
 import { findPodNetns } from './netns-discovery.js';
@@ -34,6 +36,8 @@ export interface AgentOptions {
   bindPort: number;
   cniWaitMs: number;
   metrics: { host: string; port: number };
+  /** Spare identities kept ready for new pods (identity-pool.ts). */
+  identityPool: number;
 }
 
 export interface AgentRole {
@@ -66,7 +70,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   let cni: CniServer | undefined;
   let chainTimer: NodeJS.Timeout | undefined;
   let ready = false;
-  const metrics = await serveMetrics(registerDataplaneMetrics(dataplane), { ...options.metrics, ready: () => ready });
+  const identities = new IdentityPool(options.identityPool, logger);
+  const registry = registerDataplaneMetrics(dataplane);
+  new Gauge({
+    name: 'ztkube_identity_pool_spares',
+    help: 'Identities made ahead for new pods, ready now.',
+    registers: [registry],
+    collect() {
+      this.set(identities.spares);
+    },
+  });
+  const metrics = await serveMetrics(registry, { ...options.metrics, ready: () => ready });
   logger.info({ url: metrics.url }, 'metrics listening');
 
   let networks: Collection<ZeroTierNetworkObject> | undefined;
@@ -96,6 +110,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     bindPort: options.bindPort,
     records,
     cniWaitMs: options.cniWaitMs,
+    identities,
   });
 
   const close = async () => {
@@ -105,6 +120,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     await cni?.close();
     await Promise.all(watches.map((w) => w.stop()));
     await reconciler.close();
+    identities.close();
     await dataplane.close();
     await metrics.close();
   };

@@ -18,7 +18,8 @@ import {
   POD_UID_LABEL,
   podIdentitySecretName,
 } from '../lib/kube.js';
-import { generateIdentity, identityGetPublic, identityValidate } from '../lib/native.js';
+import { identityGetPublic, identityValidate } from '../lib/native.js';
+import type { IdentityPool } from './identity-pool.js';
 
 export interface PodIdentity {
   /** Where the Secret is: ztkube's namespace for the agent, the pod's for the sidecar. */
@@ -70,11 +71,11 @@ async function readIdentitySecret(core: CoreV1Api, namespace: string, name: stri
 }
 
 /** The pod's identity from its Secret in `namespace`, creating both if there is none. */
-export async function ensurePodIdentity(core: CoreV1Api, namespace: string, pod: V1Pod): Promise<PodIdentity> {
+export async function ensurePodIdentity(core: CoreV1Api, namespace: string, pod: V1Pod, identities: IdentityPool): Promise<PodIdentity> {
   const name = podIdentitySecretName(pod);
   const existing = await readIdentitySecret(core, namespace, name);
   if (existing) return identityOf(existing, namespace, name, false);
-  const secret = await generateIdentity();
+  const secret = await identities.take();
   const publicIdentity = identityGetPublic(secret);
   try {
     const created = await core.createNamespacedSecret({
@@ -90,7 +91,9 @@ export async function ensurePodIdentity(core: CoreV1Api, namespace: string, pod:
     });
     return identityOf(created, namespace, name, true);
   } catch (e) {
+    // Any other failure may have created the Secret after all: only a lost race leaves it unused.
     if (!isStatus(e, 409)) throw new Error(`creating Secret ${namespace}/${name} for pod ${podKey(pod)}: ${(e as Error).message}`);
+    identities.giveBack(secret);
     const winner = await readIdentitySecret(core, namespace, name);
     if (!winner) throw new Error(`Secret ${namespace}/${name} conflicted on create but is gone`);
     return identityOf(winner, namespace, name, false);

@@ -13,6 +13,7 @@ import { CniError, CniErrorCode, type CniHandler, type CniRequest, type CniResul
 import type { Dataplane } from './dataplane.js';
 import { isReady, networkStatusEntries, StatusPublisher, type NetworkResolution } from './network-status.js';
 import type { PodEvents } from './pod-events.js';
+import type { IdentityPool } from './identity-pool.js';
 import { ensurePodIdentity, releasePodIdentity, type PodIdentity } from './pod-identity.js';
 import type { PodRecord, PodRecords } from './pod-records.js';
 
@@ -48,6 +49,8 @@ export interface PodReconcilerOptions {
   records?: PodRecords;
   /** How long CNI ADD waits for every network to have an address (default 10 s). */
   cniWaitMs?: number;
+  /** Where new pods' identities come from. */
+  identities: IdentityPool;
 }
 
 interface Attachment {
@@ -321,7 +324,7 @@ export class PodReconciler implements CniHandler {
       return this.#retry(state);
     }
     try {
-      state.identity = await ensurePodIdentity(this.options.core, this.options.identityNamespace(pod), pod);
+      state.identity = await ensurePodIdentity(this.options.core, this.options.identityNamespace(pod), pod, this.options.identities);
       state.identityPod = pod;
       if (state.identity.created) log.info({ address: state.identity.address, secret: state.identity.secretName }, 'identity created');
       const initial = [

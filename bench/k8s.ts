@@ -14,6 +14,7 @@
 //     their agents hold the transient status 2 s (--cni-wait) rather than 10.
 // Last line: one JSON object.
 import { execFile } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
@@ -136,7 +137,10 @@ export async function run(): Promise<number> {
     console.error('bench k8s: needs root (network namespaces, TAPs)');
     return 1;
   }
-  const cluster = await ZtkubeCluster.start({ prefix: 'ztba', subnet: '198.18.0.0/25' });
+  // ZT_BENCH_LOG=<file>: every line the controller and the agents log, for a slow run's story.
+  const logFile = process.env.ZT_BENCH_LOG;
+  const onLine = logFile ? (line: string) => appendFileSync(logFile, `${line}\n`) : undefined;
+  const cluster = await ZtkubeCluster.start({ prefix: 'ztba', subnet: '198.18.0.0/25', ...(onLine ? { onLine } : {}) });
   try {
     await cluster.core.createNamespace({ body: { metadata: { name: NS } } });
     await cluster.applyNetwork(network);

@@ -47,7 +47,7 @@ export async function prepareRoot(
 ): Promise<Root> {
   const labels = { [MANAGED_BY_LABEL]: MANAGED_BY, [KIND_LABEL]: 'root' };
   // Made whole in one write: identity, signing key and the planet they sign.
-  const secret = await ensureSecret(api, namespace, ROOT_SECRET, {
+  const { secret } = await ensureSecret(api, namespace, ROOT_SECRET, {
     labels,
     type: ROOT_SECRET_TYPE,
     data: async () => {

@@ -2,9 +2,9 @@
 // entry per requested network, from what the agent resolved and what the pod's node reports.
 // Writes are the scarce resource (the API-write budget is a handful per pod), so the publisher
 // debounces, waits for a settled state before writing a transient one, and skips unchanged values.
-import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { NETWORK_STATUS_ANNOTATION, type NetworkStatusEntry } from '../lib/kube.js';
+import { mergePatch, NETWORK_STATUS_ANNOTATION, type NetworkStatusEntry } from '../lib/kube.js';
 import type { PodNetwork } from './dataplane.js';
 
 /** A requested network as the agent resolved it. */
@@ -56,8 +56,6 @@ export function isTransient(entries: NetworkStatusEntry[]): boolean {
 export function isReady(entries: NetworkStatusEntry[]): boolean {
   return entries.every((e) => e.status === ERROR || (e.status === 'OK' && (e.ips?.length ?? 0) > 0));
 }
-
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export interface StatusPublisherOptions {
   core: CoreV1Api;

@@ -2,12 +2,13 @@
 // when the Secret is created; when two agents (or an agent and its previous self) race on a
 // StatefulSet pod's Secret, the loser of the create reads the winner's, so one pod never has two
 // identities. The Secret carries the address as a label: what the controller authorises.
-import { ApiException, type CoreV1Api, type V1Pod, type V1Secret } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Pod, V1Secret } from '@kubernetes/client-node';
 import {
   ADDRESS_LABEL,
   IDENTITY_PUBLIC_KEY,
   IDENTITY_SECRET_KEY,
   IDENTITY_SECRET_TYPE,
+  isNotFound,
   KIND_LABEL,
   MANAGED_BY,
   MANAGED_BY_LABEL,
@@ -19,6 +20,7 @@ import {
   podIdentitySecretName,
 } from '../lib/kube.js';
 import { identityGetPublic, identityValidate } from '../lib/native.js';
+import { ensureSecret, identityData } from '../lib/secret-state-store.js';
 import type { IdentityPool } from './identity-pool.js';
 
 export interface PodIdentity {
@@ -31,10 +33,6 @@ export interface PodIdentity {
   address: string;
   /** This call created the Secret (one API write). */
   created: boolean;
-}
-
-function isStatus(e: unknown, code: number): boolean {
-  return e instanceof ApiException && e.code === code;
 }
 
 function podKey(pod: V1Pod): string {
@@ -61,43 +59,18 @@ function identityOf(secret: V1Secret, namespace: string, name: string, created: 
   return { namespace, secretName: name, secret: text, publicIdentity, address: publicIdentity.slice(0, 10), created };
 }
 
-async function readIdentitySecret(core: CoreV1Api, namespace: string, name: string): Promise<V1Secret | undefined> {
-  try {
-    return await core.readNamespacedSecret({ namespace, name });
-  } catch (e) {
-    if (isStatus(e, 404)) return undefined;
-    throw new Error(`reading Secret ${namespace}/${name}: ${(e as Error).message}`);
-  }
-}
-
 /** The pod's identity from its Secret in `namespace`, creating both if there is none. */
 export async function ensurePodIdentity(core: CoreV1Api, namespace: string, pod: V1Pod, identities: IdentityPool): Promise<PodIdentity> {
   const name = podIdentitySecretName(pod);
-  const existing = await readIdentitySecret(core, namespace, name);
-  if (existing) return identityOf(existing, namespace, name, false);
-  const secret = await identities.take();
-  const publicIdentity = identityGetPublic(secret);
-  try {
-    const created = await core.createNamespacedSecret({
-      namespace,
-      body: {
-        metadata: { name, labels: podIdentityLabels(pod, publicIdentity.slice(0, 10)) },
-        type: IDENTITY_SECRET_TYPE,
-        data: {
-          [IDENTITY_SECRET_KEY]: Buffer.from(secret).toString('base64'),
-          [IDENTITY_PUBLIC_KEY]: Buffer.from(publicIdentity).toString('base64'),
-        },
-      },
-    });
-    return identityOf(created, namespace, name, true);
-  } catch (e) {
-    // Any other failure may have created the Secret after all: only a lost race leaves it unused.
-    if (!isStatus(e, 409)) throw new Error(`creating Secret ${namespace}/${name} for pod ${podKey(pod)}: ${(e as Error).message}`);
-    identities.giveBack(secret);
-    const winner = await readIdentitySecret(core, namespace, name);
-    if (!winner) throw new Error(`Secret ${namespace}/${name} conflicted on create but is gone`);
-    return identityOf(winner, namespace, name, false);
-  }
+  let taken: string | undefined;
+  const { secret, created } = await ensureSecret(core, namespace, name, {
+    type: IDENTITY_SECRET_TYPE,
+    labels: (data) => podIdentityLabels(pod, data[IDENTITY_PUBLIC_KEY]!.toString('utf8').slice(0, 10)),
+    data: async () => identityData((taken = await identities.take())),
+  });
+  // A lost create race leaves the identity taken unused (any other failure may have stored it).
+  if (taken !== undefined && !created) identities.giveBack(taken);
+  return identityOf(secret, namespace, name, created);
 }
 
 /** Deletes the identity of a pod that is gone, unless a StatefulSet owns it (its next pod of the
@@ -109,7 +82,7 @@ export async function releasePodIdentity(core: CoreV1Api, namespace: string, pod
     await core.deleteNamespacedSecret({ namespace, name });
     return true;
   } catch (e) {
-    if (isStatus(e, 404)) return false;
+    if (isNotFound(e)) return false;
     throw new Error(`deleting Secret ${namespace}/${name} of pod ${podKey(pod)}: ${(e as Error).message}`);
   }
 }

@@ -41,35 +41,44 @@ export async function readSecret(api: CoreV1Api, namespace: string, name: string
   }
 }
 
-/** Reads the Secret, or creates it with `data()` (made only when needed). A concurrent creator
- * wins: its Secret is returned. */
+type SecretData = Record<string, Buffer>;
+
+/** Reads the Secret, or creates it with `data()` (made only when needed; labels may derive from
+ * it). A concurrent creator wins: its Secret is returned, `created` false. */
 export async function ensureSecret(
   api: CoreV1Api,
   namespace: string,
   name: string,
-  options: { labels?: Record<string, string>; type?: string; data: () => Promise<Record<string, Buffer>> },
-): Promise<V1Secret> {
+  options: { labels?: Record<string, string> | ((data: SecretData) => Record<string, string>); type?: string; data: () => Promise<SecretData> },
+): Promise<{ secret: V1Secret; created: boolean }> {
   const existing = await readSecret(api, namespace, name);
-  if (existing) return existing;
-  const data = Object.fromEntries(Object.entries(await options.data()).map(([k, v]) => [k, v.toString('base64')]));
+  if (existing) return { secret: existing, created: false };
+  const data = await options.data();
+  const labels = typeof options.labels === 'function' ? options.labels(data) : options.labels;
+  const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.toString('base64')]));
   try {
-    return await api.createNamespacedSecret({
+    const secret = await api.createNamespacedSecret({
       namespace,
-      body: { metadata: { name, labels: options.labels }, type: options.type ?? IDENTITY_SECRET_TYPE, data },
+      body: { metadata: { name, labels }, type: options.type ?? IDENTITY_SECRET_TYPE, data: encoded },
     });
+    return { secret, created: true };
   } catch (e) {
     if (!isConflict(e)) throw new Error(`creating Secret ${namespace}/${name}: ${(e as Error).message}`);
     const winner = await readSecret(api, namespace, name);
     if (!winner) throw new Error(`Secret ${namespace}/${name} conflicted on create but is gone`);
-    return winner;
+    return { secret: winner, created: false };
   }
 }
 
-/** A fresh identity as the Secret keys a SecretStateStore reads (one API write instead of the
- * node's two when it generates its own); the proof of work runs off the event loop. */
-export async function newIdentityData(): Promise<Record<string, Buffer>> {
-  const secret = await generateIdentity();
+/** A secret identity as the Secret keys a SecretStateStore reads (one API write instead of the
+ * node's two when it generates its own). */
+export function identityData(secret: string): SecretData {
   return { [IDENTITY_SECRET_KEY]: Buffer.from(secret), [IDENTITY_PUBLIC_KEY]: Buffer.from(identityGetPublic(secret)) };
+}
+
+/** identityData of a fresh identity; the proof of work runs off the event loop. */
+export async function newIdentityData(): Promise<SecretData> {
+  return identityData(await generateIdentity());
 }
 
 /** The Secret, created with a fresh identity if it does not exist. */
@@ -78,7 +87,7 @@ export async function ensureIdentitySecret(
   namespace: string,
   name: string,
   options: { labels?: Record<string, string>; type?: string } = {},
-): Promise<V1Secret> {
+): Promise<{ secret: V1Secret; created: boolean }> {
   return ensureSecret(api, namespace, name, { ...options, data: newIdentityData });
 }
 

@@ -13,8 +13,6 @@ import {
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
   type V1Pod,
 } from '@kubernetes/client-node';
 import { pino } from 'pino';
@@ -27,6 +25,7 @@ import {
   NETWORK_STATUS_ANNOTATION,
   NETWORKS_ANNOTATION,
   PLANET_CONFIGMAP,
+  mergePatch,
   PLANET_KEY,
   POD_IDENTITY_KIND,
   podIdentitySecretName,
@@ -54,7 +53,6 @@ const plainNodeName = 'zta-node2';
 const plainPrefix = 'zta2';
 const plainSubnet = '198.18.0.160/27';
 const ZERO: StateId = ['0000000000000000', '0000000000000000'];
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const ztkubeCni = process.env.ZTKUBE_CNI ?? join(repoRoot, 'dist', 'bin', 'ztkube-cni');
 
 const netA: ZeroTierNetwork = {

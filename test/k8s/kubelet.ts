@@ -14,14 +14,13 @@ import {
   ApiException,
   CoordinationV1Api,
   CoreV1Api,
-  makeInformer,
-  type Informer,
   type KubeConfig,
-  type ObjectCache,
+  type V1NodeCondition,
   type V1Pod,
   type V1PodCondition,
 } from '@kubernetes/client-node';
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
+import { watchCollection, type Collection } from '../../agent/lib/informer.js';
 import { repoRoot } from '../helpers.js';
 import { toolsBin } from './control-plane.js';
 
@@ -89,7 +88,7 @@ export class RigKubelet {
   private readonly pods = new Map<string, RigPod>();
   /** Each pod's operations in order: one chain per uid. */
   private readonly queues = new Map<string, Promise<void>>();
-  private informer?: Informer<V1Pod> & ObjectCache<V1Pod>;
+  private boundPods?: Collection<V1Pod>;
   private leaseTimer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -155,7 +154,7 @@ export class RigKubelet {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.leaseTimer);
-    await this.informer?.stop();
+    await this.boundPods?.stop();
     await Promise.allSettled(this.queues.values());
     for (const pod of this.pods.values()) await this.teardown(pod).catch(() => undefined);
     this.pods.clear();
@@ -205,7 +204,6 @@ export class RigKubelet {
    * lifecycle controller taints a node whose Lease stops being renewed). */
   private async registerNode(): Promise<void> {
     const name = this.options.nodeName;
-    const now = new Date();
     const resources = { cpu: '8', memory: '16Gi', pods: '110' };
     await this.core.createNode({
       body: {
@@ -214,9 +212,7 @@ export class RigKubelet {
           capacity: resources,
           allocatable: resources,
           addresses: [{ type: 'InternalIP', address: this.gateway }, { type: 'Hostname', address: name }],
-          conditions: [
-            { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'rig kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now },
-          ],
+          conditions: [readyCondition()],
           nodeInfo: rigNodeInfo(),
         },
       },
@@ -227,33 +223,40 @@ export class RigKubelet {
       body: { metadata: { name }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: microTime() } },
     });
     this.leaseTimer = setInterval(() => {
-      void leases
-        .readNamespacedLease({ namespace: 'kube-node-lease', name })
-        .then((lease) => {
-          lease.spec!.renewTime = microTime();
-          return leases.replaceNamespacedLease({ namespace: 'kube-node-lease', name, body: lease });
-        })
-        .catch(() => undefined); // the next renewal retries
+      void this.heartbeat(leases).catch(() => undefined); // the next heartbeat retries
     }, leaseRenewMs);
   }
 
+  /** Renews the Lease; and, as kubelet's status loop does, posts Ready again when the node
+   * lifecycle controller marked the node Unknown (a heartbeat came late on a busy machine):
+   * otherwise the node would stay tainted unreachable and its pods unscheduled for good. */
+  private async heartbeat(leases: CoordinationV1Api): Promise<void> {
+    const name = this.options.nodeName;
+    const lease = await leases.readNamespacedLease({ namespace: 'kube-node-lease', name });
+    lease.spec!.renewTime = microTime();
+    await leases.replaceNamespacedLease({ namespace: 'kube-node-lease', name, body: lease });
+    const node = await this.core.readNodeStatus({ name });
+    const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+    if (ready?.status === 'True') return;
+    this.options.logger?.warn({ node: name, ready }, 'node not Ready on the server: posting Ready again');
+    node.status!.conditions = [...(node.status!.conditions ?? []).filter((c) => c.type !== 'Ready'), readyCondition()];
+    await this.core.replaceNodeStatus({ name, body: node });
+  }
+
+  /** The pods bound to this node, as kubelet watches them (a field selector on spec.nodeName). */
   private async watchPods(): Promise<void> {
-    this.informer = makeInformer<V1Pod>(this.options.kubeConfig, '/api/v1/pods', () => this.core.listPodForAllNamespaces());
-    const onPod = (pod: V1Pod) => {
-      if (pod.spec?.nodeName === this.options.nodeName) this.enqueue(pod.metadata!.uid!, () => this.sync(pod));
-    };
-    this.informer.on('add', onPod);
-    this.informer.on('update', onPod);
-    this.informer.on('delete', (pod) => {
-      if (pod.spec?.nodeName === this.options.nodeName) this.enqueue(pod.metadata!.uid!, () => this.forget(pod.metadata!.uid!));
+    const fieldSelector = `spec.nodeName=${this.options.nodeName}`;
+    this.boundPods = await watchCollection<V1Pod>(this.options.kubeConfig, {
+      name: 'pods',
+      path: '/api/v1/pods',
+      list: () => this.core.listPodForAllNamespaces({ fieldSelector }),
+      fieldSelector,
+      logger: this.options.logger ?? pino({ level: 'silent' }),
+      onChange: (kind, pod) => {
+        const uid = pod.metadata!.uid!;
+        this.enqueue(uid, () => (kind === 'delete' ? this.forget(uid) : this.sync(pod)));
+      },
     });
-    // The informer stops on a watch error; a kubelet keeps watching.
-    this.informer.on('error', (error) => {
-      if (this.stopped) return;
-      this.options.logger?.warn({ err: error }, 'pod watch failed, restarting');
-      setTimeout(() => void this.informer?.start().catch(() => undefined), 1000);
-    });
-    await this.informer.start();
   }
 
   private enqueue(uid: string, operation: () => Promise<void>): void {
@@ -463,6 +466,11 @@ function rigNodeInfo() {
 
 /** Now as a MicroTime: client-node serializes a Date with milliseconds, which the apiserver
  * refuses for MicroTime fields, and passes a string through. */
+function readyCondition(): V1NodeCondition {
+  const now = new Date();
+  return { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'rig kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now };
+}
+
 function microTime(): Date {
   return new Date().toISOString().replace('Z', '000Z') as unknown as Date;
 }

@@ -18,7 +18,7 @@ export const usage = `Usage: ztkube agent [--node-name NODE] [--kubeconfig FILE]
   --cni-bin-dir/--cni-conf-dir: install ztkube-cni into DIR and keep it chained at the end of the
   primary CNI configuration while the agent runs (removed from the chain when it stops).
   --identity-pool: identities made ahead for new pods (default 16, 0: none), so a burst of pods
-  does not wait for their proof of work (about 150 ms of a core each).
+  does not wait for their proof of work (about 150 ms of a core each); refilled once a burst pauses.
   --cni-wait: how long CNI ADD waits for every network to have an address (default 10).
   --bind-port: each node's UDP port in its pod's namespace (default 9993).
   Metrics, /healthz and /readyz on IP:P (default 0.0.0.0:9464). Logs are JSON lines on stdout.

@@ -70,7 +70,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   let cni: CniServer | undefined;
   let chainTimer: NodeJS.Timeout | undefined;
   let ready = false;
-  const identities = new IdentityPool(options.identityPool, logger);
+  const identities = new IdentityPool({ target: options.identityPool }, logger);
   const registry = registerDataplaneMetrics(dataplane);
   new Gauge({
     name: 'ztkube_identity_pool_spares',

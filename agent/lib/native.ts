@@ -89,7 +89,7 @@ export interface NetworkConfigDescription {
 
 interface Addon {
   identityGenerate(): string;
-  identityGenerateAsync(): Promise<string>;
+  identityGenerateAsync(idle?: boolean): Promise<string>;
   identityValidate(identity: string): boolean;
   identityGetPublic(identity: string): string;
   identitySign(secretIdentity: string, message: Buffer): string;
@@ -137,9 +137,10 @@ export function identityGenerate(): string {
   return addon().identityGenerate();
 }
 
-/** identityGenerate on a libuv pool thread: the event loop keeps running during the proof of work. */
-export function generateIdentity(): Promise<string> {
-  return addon().identityGenerateAsync();
+/** identityGenerate off the event loop, which keeps running during the proof of work. `idle`:
+ * only with CPU time nobody else wants (a thread at SCHED_IDLE), for identities made ahead of need. */
+export function generateIdentity(priority: 'normal' | 'idle' = 'normal'): Promise<string> {
+  return addon().identityGenerateAsync(priority === 'idle');
 }
 
 /** Full validation, proof of work included; unparseable text is invalid. */

@@ -1,6 +1,10 @@
 // Thin bindings of the core's inspection functions. Every failure becomes a JS Error carrying the
 // core's one-line message; structured results cross the boundary as JSON text.
+#include <pthread.h>
+#include <sched.h>
+
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "addon/bindings.hpp"
@@ -63,23 +67,41 @@ Napi::Value identityGenerate(const Napi::CallbackInfo& info) {
 
 // The same on libuv's thread pool: the proof of work takes about 150 ms of one core, which an
 // agent attaching pods cannot spend on its event loop.
+// Proof of work off the event loop. At idle priority (spares made ahead of need) it runs on a
+// thread of its own at SCHED_IDLE, so it only takes CPU time nobody else wants: a libuv thread put
+// there could not come back to normal priority without CAP_SYS_NICE.
 class IdentityGeneration final : public Napi::AsyncWorker {
  public:
-  explicit IdentityGeneration(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+  IdentityGeneration(Napi::Env env, bool idle)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), idle_(idle) {}
   Napi::Promise promise() { return deferred_.Promise(); }
 
  protected:
-  void Execute() override { identity_ = Identity::generate().toString(true); }
+  void Execute() override {
+    if (!idle_) {
+      identity_ = Identity::generate().toString(true);
+      return;
+    }
+    std::thread worker([this] {
+      sched_param param{};
+      pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
+      identity_ = Identity::generate().toString(true);
+    });
+    worker.join();
+  }
   void OnOK() override { deferred_.Resolve(Napi::String::New(Env(), identity_)); }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
   Napi::Promise::Deferred deferred_;
+  bool idle_;
   std::string identity_;
 };
 
+// identityGenerateAsync(idle = false)
 Napi::Value identityGenerateAsync(const Napi::CallbackInfo& info) {
-  auto* work = new IdentityGeneration(info.Env());  // napi deletes it once settled
+  bool idle = info.Length() > 0 && info[0].ToBoolean();
+  auto* work = new IdentityGeneration(info.Env(), idle);  // napi deletes it once settled
   Napi::Promise promise = work->promise();
   work->Queue();
   return promise;

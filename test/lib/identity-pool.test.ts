@@ -2,7 +2,7 @@
 import { pino } from 'pino';
 import { expect, test } from 'vitest';
 import { IdentityPool } from '../../agent/dataplane/identity-pool.js';
-import { identityValidate } from '../../agent/lib/native.js';
+import { generateIdentity, identityValidate } from '../../agent/lib/native.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -11,7 +11,7 @@ async function filled(pool: IdentityPool): Promise<void> {
 }
 
 test('keeps its spares ready, hands each out once, refills, and takes back an unused one', async () => {
-  const pool = new IdentityPool(2, logger);
+  const pool = new IdentityPool({ target: 2, refillDelayMs: 50 }, logger);
   await filled(pool);
   const taken = [await pool.take(), await pool.take()];
   expect(pool.spares).toBe(0);
@@ -28,11 +28,35 @@ test('keeps its spares ready, hands each out once, refills, and takes back an un
 });
 
 test('with no spares wanted, every identity is made on demand', async () => {
-  const pool = new IdentityPool(0, logger);
+  const pool = new IdentityPool({ target: 0 }, logger);
   const identity = await pool.take();
   expect(identityValidate(identity)).toBe(true);
   expect(pool.spares).toBe(0);
   pool.giveBack(identity);
   expect(pool.spares).toBe(0);
+  pool.close();
+});
+
+test('does not refill while takes keep coming, and refills once they pause', async () => {
+  let generated = 0;
+  const priorities: string[] = [];
+  const generate = (priority: 'normal' | 'idle') => {
+    generated++;
+    priorities.push(priority);
+    return generateIdentity(priority);
+  };
+  const pool = new IdentityPool({ target: 3, refillDelayMs: 1000, generate }, logger);
+  await filled(pool);
+  expect(generated).toBe(3);
+  for (let i = 0; i < 5; i++) {
+    expect(identityValidate(await pool.take())).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  // Three spares, then two made on demand; none made for the pool during the burst.
+  expect(generated).toBe(5);
+  expect(pool.spares).toBe(0);
+  await filled(pool);
+  expect(generated).toBe(8);
+  expect(priorities).toEqual(['idle', 'idle', 'idle', 'normal', 'normal', 'idle', 'idle', 'idle']);
   pool.close();
 });

@@ -914,6 +914,10 @@ void Node::Impl::updateOnline(int64_t now) {
   if (on == online) return;
   online = on;
   fire(on ? Event::Online : Event::Offline);
+  if (on) {
+    whois.retryNow();
+    askWhois(now);
+  }
 }
 
 int64_t Node::Impl::nextDeadline() const {

@@ -164,6 +164,17 @@ TEST_F(NodeLab, WhoisViaRootThenRelayedThenDirect) {
   EXPECT_GE(peerOf(*leafA, c)->latency, 0);
 }
 
+// A WHOIS wanted before any root answered (a pod's node joins its network at once) goes out as
+// soon as the root answers, not one retry interval (500 ms) later.
+TEST_F(NodeLab, WhoisAskedBeforeReachingTheRootGoesOutWhenItAnswers) {
+  ASSERT_FALSE(leafA->node->status().online);
+  ASSERT_EQ(echo(*leafA, leafC->node->address()), ResultCode::Ok);
+  net.run(100);
+  EXPECT_TRUE(leafA->node->status().online);
+  EXPECT_EQ(leafA->node->counters().whoisAnswered, 1u);
+  EXPECT_EQ(leafA->node->counters().echoRepliesReceived, 1u);
+}
+
 TEST_F(NodeLab, EchoToUnknownAddressGivesUpAfterWhoisTimeout) {
   net.run(1000);
   ASSERT_EQ(echo(*leafA, Address{0x0123456789}), ResultCode::Ok);

@@ -41,6 +41,10 @@ std::vector<Address> WhoisQueue::due(int64_t now, const std::function<void(const
   return out;
 }
 
+void WhoisQueue::retryNow() {
+  for (Pending& p : pending_) p.lastSent = 0;
+}
+
 std::vector<HeldPacket> WhoisQueue::release(Address peer) {
   std::vector<HeldPacket> out;
   for (auto it = held_.begin(); it != held_.end();) {

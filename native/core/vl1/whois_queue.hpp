@@ -38,6 +38,9 @@ class WhoisQueue {
   // Addresses whose WHOIS is due now (marks them sent); drops entries past the give-up time,
   // calling onExpired for each dropped held packet.
   std::vector<Address> due(int64_t now, const std::function<void(const HeldPacket&)>& onExpired);
+  // Makes every pending address due at once (a root has just become reachable: the questions
+  // tried while there was none should not wait out their retry interval).
+  void retryNow();
   // Removes and returns the packets waiting for peer (identity learned).
   std::vector<HeldPacket> release(Address peer);
   // Earliest time a retry or give-up is due; INT64_MAX if nothing is pending.

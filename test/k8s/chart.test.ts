@@ -228,7 +228,6 @@ describe('a helm release on the control plane', () => {
   });
 
   test('helm uninstall leaves no object of the release in any namespace or cluster-wide; the CRD and what ztkube made at run time stay', async () => {
-    await helm(['uninstall', release, '--namespace', namespace, '--wait']);
     const left = async () => {
       const found: string[] = [];
       for (const { apiVersion, kind } of kinds.values()) {
@@ -237,6 +236,11 @@ describe('a helm release on the control plane', () => {
       }
       return found;
     };
+    // The selector finds every object of the release, and those its controllers made, before.
+    const before = await left();
+    const installed = (await manifest()).map((o) => `${o.kind} ${o.metadata?.namespace ?? ''}/${o.metadata?.name}`);
+    expect(before).toEqual(expect.arrayContaining([...installed, expect.stringMatching(/^Pod ztkube-system\/ztkube-controller-/)]));
+    await helm(['uninstall', release, '--namespace', namespace, '--wait']);
     // Pods and ReplicaSets go with their owners through the garbage collector, a moment later.
     let remaining: string[] = [];
     await eventually('no object of the release left', async () => (remaining = await left()).length === 0, { timeoutMs: 90_000, context: () => remaining.join('\n') });

@@ -133,6 +133,28 @@ describe('rendering', () => {
     expect(await refusal(['--set', 'metrics.serviceMonitor.enabled=true,metrics.podMonitor.enabled=true'])).toContain('enable one');
   });
 
+  test("the monitors, NetworkPolicies and PodDisruptionBudget select the pods they are for, on the ports the containers name", async () => {
+    const on = ['--set', 'metrics.serviceMonitor.enabled=true,networkPolicy.enabled=true'];
+    const objects = [...(await template(on)), ...(await template(['--set', 'metrics.podMonitor.enabled=true']))];
+    const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata?.name === name) as Selecting;
+    const podLabels = (kind: 'DaemonSet' | 'Deployment', name: string) => find(kind, name).spec.template.metadata.labels;
+    const pods = { agent: podLabels('DaemonSet', 'ztkube-agent'), controller: podLabels('Deployment', 'ztkube-controller') };
+    for (const [component, labels] of Object.entries(pods)) {
+      const service = find('Service', `ztkube-${component}-metrics`);
+      expect(labels, component).toMatchObject(service.spec.selector);
+      expect(service.metadata?.labels, component).toMatchObject(find('ServiceMonitor', 'ztkube').spec.selector.matchLabels!);
+      expect(labels, component).toMatchObject(find('PodMonitor', 'ztkube').spec.selector.matchLabels!);
+      expect(labels, component).toMatchObject(find('NetworkPolicy', `ztkube-${component}`).spec.podSelector.matchLabels);
+      const spec = podSpecOf(objects, component === 'agent' ? 'DaemonSet' : 'Deployment', `ztkube-${component}`);
+      expect(spec.containers[0]!.ports?.find((p) => p.name === 'metrics')?.containerPort).toBe(9464);
+    }
+    expect(find('PodMonitor', 'ztkube').spec.selector.matchExpressions).toEqual([{ key: 'app.kubernetes.io/component', operator: 'In', values: ['agent', 'controller'] }]);
+    expect(find('ServiceMonitor', 'ztkube').spec.endpoints[0]!.port).toBe('metrics');
+    expect(find('Service', 'ztkube-root').metadata?.labels).not.toMatchObject(find('ServiceMonitor', 'ztkube').spec.selector.matchLabels!);
+    expect(pods.controller).toMatchObject(find('PodDisruptionBudget', 'ztkube-controller').spec.selector.matchLabels!);
+    expect(pods.agent).not.toMatchObject(find('PodDisruptionBudget', 'ztkube-controller').spec.selector.matchLabels!);
+  });
+
   test('the agent runs with three capabilities, the controller as non-root with none, every container with probes or as an init container, and resources', async () => {
     const objects = await template([]);
     const agent = podSpecOf(objects, 'DaemonSet', 'ztkube-agent');
@@ -259,4 +281,15 @@ interface SchemaNode {
   $ref?: string;
   properties?: Record<string, SchemaNode>;
   additionalProperties?: unknown;
+}
+
+/** The parts of rendered objects that select others. */
+interface Selecting {
+  metadata?: { labels?: Record<string, string> };
+  spec: {
+    selector: { matchLabels?: Record<string, string>; matchExpressions?: unknown[]; [label: string]: unknown };
+    podSelector: { matchLabels: Record<string, string> };
+    endpoints: { port: string }[];
+    template: { metadata: { labels: Record<string, string> } };
+  };
 }

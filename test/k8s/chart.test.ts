@@ -200,7 +200,10 @@ describe('a helm release on the control plane', () => {
   });
 
   test('helm install: every object is accepted server-side, the CRD included', async () => {
-    await helm(['install', release, chartDir, '--namespace', namespace, '--create-namespace', '-f', join(chartDir, 'ci/servicemonitor-networkpolicy.yaml'), ...ports]);
+    const notes = await helm(['install', release, chartDir, '--namespace', namespace, '--create-namespace', '-f', join(chartDir, 'ci/servicemonitor-networkpolicy.yaml'), ...ports]);
+    // NOTES.txt says how to annotate a pod and what uninstalling keeps.
+    expect(notes).toContain('ztkube.io/networks: "net-a"');
+    expect(notes).toContain('kubectl delete crd zerotiernetworks.ztkube.io');
     const objects = await manifest();
     remember(objects);
     expect(objects.map((o) => o.kind)).toEqual(

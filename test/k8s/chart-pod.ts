@@ -1,7 +1,9 @@
 // The chart's pod specs as the rig runs them: a container's `args` and `env` (downward-API fields
 // resolved to the rig's values) become a `ztkube` process's command line and environment, with the
-// paths under each volume mount moved to where the rig keeps that volume. So the processes of the
-// Kubernetes suites run what `helm template` renders: change an arg in the chart and they run it.
+// paths under each volume mount moved to where the rig keeps that volume, and the capabilities it
+// keeps after dropping ALL its only ones (it still runs as root: the rig has no users' files). So
+// the processes of the Kubernetes suites run what `helm template` renders: change an arg or a
+// capability in the chart and they run it.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -28,6 +30,8 @@ export interface RigPlacement {
 export interface RigCommand {
   args: string[];
   env: Record<string, string>;
+  /** The capabilities a container dropping ALL adds; undefined when privileged or not dropping. */
+  capabilities?: string[];
 }
 
 /** The chart rendered by `helm template` for the namespace with the given `--set` values. */
@@ -66,7 +70,8 @@ export function containerCommand(container: V1Container, placement: RigPlacement
     const equals = arg.indexOf('=');
     return arg.startsWith('--') && equals > 0 ? `${arg.slice(0, equals + 1)}${place(arg.slice(equals + 1))}` : arg;
   });
-  return { args: withFlags(args, placement.flags ?? {}), env: containerEnv(container, placement.fields) };
+  const capabilities = containerCapabilities(container);
+  return { args: withFlags(args, placement.flags ?? {}), env: containerEnv(container, placement.fields), ...(capabilities ? { capabilities } : {}) };
 }
 
 /** The init containers' and then the containers' commands, in the order a kubelet runs them. */
@@ -75,6 +80,12 @@ export function podCommands(spec: V1PodSpec, placement: RigPlacement): { init: R
     init: (spec.initContainers ?? []).map((c) => containerCommand(c, { ...placement, flags: {} })),
     main: spec.containers.map((c) => containerCommand(c, placement)),
   };
+}
+
+function containerCapabilities(container: V1Container): string[] | undefined {
+  const context = container.securityContext;
+  if (context?.privileged || !context?.capabilities?.drop?.includes('ALL')) return undefined;
+  return (context.capabilities.add ?? []).map((c) => c.replace(/^CAP_/, ''));
 }
 
 function withFlags(args: string[], flags: Record<string, string>): string[] {

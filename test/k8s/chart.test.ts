@@ -224,7 +224,9 @@ describe('a helm release on the control plane', () => {
       fields: { 'metadata.namespace': namespace, 'metadata.name': pod.metadata!.name!, 'spec.nodeName': '' },
       flags: { '--kubeconfig': kubeconfigPath, '--metrics-port': '0' },
     });
-    const controller = ZtkubeProcess.start(command.args, { env: command.env });
+    // As root (the rig has no other user's files) but with only the capabilities the container keeps: none.
+    expect(command.capabilities).toEqual([]);
+    const controller = ZtkubeProcess.start(command.args, { env: command.env, capabilities: command.capabilities! });
     try {
       await eventually('planet published', () => core.readNamespacedConfigMap({ namespace, name: PLANET_CONFIGMAP }), { context: () => controller.tail() });
       await eventually('pod labelled leader', async () => (await core.readNamespacedPod({ namespace, name: pod.metadata!.name! })).metadata?.labels?.[LEADER_LABEL] === 'true', {

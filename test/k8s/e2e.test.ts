@@ -4,6 +4,7 @@
 // networks become Ready, annotated pods get interfaces and addresses and reach each other, a
 // StatefulSet pod keeps its address, and restarts and an apiserver outage lose nothing.
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppsV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -176,6 +177,13 @@ test('a bad annotation is a Warning Event and an Error entry, and the agent carr
   expect(events.length).toBeGreaterThan(0);
   expect(cluster.agent.child.exitCode).toBeNull();
   await pingsWithin('alpha', ipv4(await onNetwork('delta')));
+});
+
+test('the agent runs with only NET_ADMIN, SYS_ADMIN and SYS_PTRACE, the controller with no capability, as their containers', async () => {
+  const effective = async (pid: number) => BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]}`);
+  const [NET_ADMIN, SYS_PTRACE, SYS_ADMIN] = [12n, 19n, 21n];
+  expect(await effective(cluster.agent.pid)).toBe((1n << NET_ADMIN) | (1n << SYS_PTRACE) | (1n << SYS_ADMIN));
+  expect(await effective(cluster.controller.pid)).toBe(0n);
 });
 
 test('no log line of either program holds a secret key', async () => {

@@ -3,8 +3,9 @@
 // tokens of the chart's ServiceAccounts, and a RigKubelet playing the node (pods in network
 // namespaces on a bridge, CNI chain run by cnitool). The processes run the containers of the
 // chart's Deployment and DaemonSet as `helm template` renders them (chart-pod.ts): their args and
-// env, the agent's init container first (which installs ztkube-cni and chains it into the rig's
-// CNI configuration), each hostPath volume placed in the rig's temp dirs. The controller runs in
+// env, only the capabilities each container keeps, the agent's init container first (which
+// installs ztkube-cni and chains it into the rig's CNI configuration), each hostPath volume placed
+// in the rig's temp dirs. The controller runs in
 // the host namespace and its root is reached on the rig bridge's gateway (the chart's
 // root.endpoints), as pods reach the ztkube-root ClusterIP in a cluster. Used by the end-to-end
 // suite and `npm run bench -- k8s`.
@@ -17,10 +18,10 @@ import { stringify } from 'yaml';
 import { API_GROUP, API_VERSION, NETWORK_PLURAL, NETWORK_STATUS_ANNOTATION, type NetworkStatusEntry } from '../../agent/lib/kube.js';
 import type { ZeroTierNetwork } from '../../agent/lib/network-spec.js';
 import { repoRoot } from '../helpers.js';
-import { podCommands, podSpecOf, renderChart, type RigPlacement } from './chart-pod.js';
+import { podCommands, podSpecOf, renderChart, type RigCommand, type RigPlacement } from './chart-pod.js';
 import { ControlPlane } from './control-plane.js';
 import { RigKubelet } from './kubelet.js';
-import { ZtkubeProcess } from './ztkube-process.js';
+import { ZtkubeProcess, type ZtkubeProcessOptions } from './ztkube-process.js';
 
 const RBAC_KINDS = new Set(['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']);
 
@@ -127,7 +128,7 @@ export class ZtkubeCluster {
     this.nodes.push(node);
     this.#chart ??= await this.#renderPods(rig.gateway);
     for (const init of podCommands(this.#chart.agent, this.#agentPlacement(node)).init) {
-      const container = ZtkubeProcess.start(init.args, this.#processOptions(init.env));
+      const container = ZtkubeProcess.start(init.args, this.#processOptions(init));
       const code = await container.exited;
       if (code !== 0) throw new Error(`agent init container ${init.args[0]} on ${rig.nodeName} exited ${code}:\n${container.tail()}`);
     }
@@ -143,7 +144,7 @@ export class ZtkubeCluster {
       fields: { 'metadata.namespace': this.namespace, 'metadata.name': '', 'spec.nodeName': this.rig.nodeName },
       flags: { '--kubeconfig': this.#controllerKubeconfig, '--metrics-port': '0' },
     }).main;
-    this.controller = ZtkubeProcess.start(controller!.args, this.#processOptions(controller!.env));
+    this.controller = ZtkubeProcess.start(controller!.args, this.#processOptions(controller!));
     return this.controller;
   }
 
@@ -157,7 +158,7 @@ export class ZtkubeCluster {
       placement.flags![flag] = value;
     }
     const [agent] = podCommands(this.#chart!.agent, placement).main;
-    node.agent = ZtkubeProcess.start(agent!.args, this.#processOptions(agent!.env));
+    node.agent = ZtkubeProcess.start(agent!.args, this.#processOptions(agent!));
     return node.agent;
   }
 
@@ -217,8 +218,12 @@ export class ZtkubeCluster {
     };
   }
 
-  #processOptions(env: Record<string, string>) {
-    return { env, ...(this.options.onLine ? { onLine: this.options.onLine } : {}) };
+  #processOptions(command: RigCommand): ZtkubeProcessOptions {
+    return {
+      env: command.env,
+      ...(command.capabilities ? { capabilities: command.capabilities } : {}),
+      ...(this.options.onLine ? { onLine: this.options.onLine } : {}),
+    };
   }
 }
 

@@ -44,7 +44,7 @@ LABEL org.opencontainers.image.title="ztkube" \
       org.opencontainers.image.description="Puts Kubernetes pods on ZeroTier virtual networks" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.source="https://github.com/ztkube/ztkube"
-# The controller runs as this user; the agent's pod runs as root (privileged: TAPs in other pods'
-# network namespaces), as the chart says.
+# The controller runs as this user; the agent's pod runs as root with NET_ADMIN, SYS_ADMIN and
+# SYS_PTRACE (TAPs in other pods' network namespaces), as the chart says.
 USER 65532:65532
 ENTRYPOINT ["node", "/opt/ztkube/bin/ztkube.js"]

@@ -11,6 +11,7 @@ HELM_VERSION=v3.16.4
 CNI_VERSION=v1.3.0
 CNI_PLUGINS_VERSION=v1.6.2
 WIREGUARD_GO_VERSION=v0.0.0-20260522210424-ecfc5a8d5446
+PROMETHEUS_OPERATOR_VERSION=v0.85.0
 mkdir -p "$BIN"
 
 have() { [ -x "$BIN/$1" ] && [ "$(cat "$BIN/.$1.version" 2>/dev/null)" = "$2" ]; }
@@ -104,7 +105,23 @@ goinstall() {  # name version package@version
   mark "$1" "$2"
 }
 
+# The Prometheus Operator's CRDs (ServiceMonitor, PodMonitor, PrometheusRule...) as its release
+# ships them in example/prometheus-operator-crd/, from the Go module: what the chart's optional
+# monitoring objects are checked against. Kept in $CACHE/prometheus-operator-crd/.
+prometheus_crds() {
+  local dir=$CACHE/prometheus-operator-crd
+  [ "$(cat "$dir/.version" 2>/dev/null)" = "$PROMETHEUS_OPERATOR_VERSION" ] && return
+  say "fetching the Prometheus Operator CRDs $PROMETHEUS_OPERATOR_VERSION"
+  local module
+  module=$(cd "$CACHE" && go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" |
+    sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  rm -rf "$dir" && mkdir -p "$dir"
+  cp "$module"/example/prometheus-operator-crd/*.yaml "$dir"/
+  echo "$PROMETHEUS_OPERATOR_VERSION" >"$dir/.version"
+}
+
 k8s() {
+  prometheus_crds
   kubernetes
   etcd
   goinstall helm "$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"

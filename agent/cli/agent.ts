@@ -8,15 +8,16 @@ import { commonFlags, runUntilSignalled, sharedOptions } from './pod-node-flags.
 export const usage = `Usage: ztkube agent [--node-name NODE] [--kubeconfig FILE] [--namespace NS] [--mode private|public]
                     [--cni-socket PATH] [--cni-wait SECONDS] [--pod-records-dir DIR]
                     [--metrics-port P] [--metrics-host IP] [--threads N] [--bind-port P]
-                    [--cni-bin-dir DIR --cni-conf-dir DIR] [--identity-pool N]
+                    [--cni-conf-dir DIR [--cni-bin-dir DIR]] [--identity-pool N]
   Attaches every pod on Kubernetes node NODE (default $NODE_NAME) annotated ztkube.io/networks:
   one ZeroTier node per pod, its identity in a Secret in NS (default $POD_NAMESPACE or
   ztkube-system), its TAPs in the pod's network namespace (from ztkube-cni on the socket PATH,
   default ${DEFAULT_CNI_SOCKET}, recorded under DIR, default ${DEFAULT_POD_RECORDS_DIR}; or found
   from the pod's processes under /proc), and writes the pod's ztkube.io/network-status.
   --mode private (default) gives nodes the planet of ConfigMap ztkube-planet; public, ZeroTier's.
-  --cni-bin-dir/--cni-conf-dir: install ztkube-cni into DIR and keep it chained at the end of the
-  primary CNI configuration while the agent runs (removed from the chain when it stops).
+  --cni-conf-dir: keep ztkube-cni chained at the end of the primary CNI configuration of DIR
+  while the agent runs (removed from the chain when it stops); with --cni-bin-dir, also install
+  the plugin there at start (the chart's init container, \`ztkube cni-install\`, does both first).
   --identity-pool: identities made ahead for new pods (default 16, 0: none), so a burst of pods
   does not wait for their proof of work (about 150 ms of a core each); refilled once a burst pauses.
   --cni-wait: how long CNI ADD waits for every network to have an address (default 10).
@@ -59,10 +60,12 @@ export async function run(args: string[]): Promise<number> {
   });
 }
 
-function cniInstall(binDir: string | undefined, confDir: string | undefined): { cniInstall?: { binDir: string; confDir: string } } {
-  if (binDir === undefined && confDir === undefined) return {};
-  if (binDir === undefined || confDir === undefined) throw new UsageError('--cni-bin-dir and --cni-conf-dir go together');
-  return { cniInstall: { binDir: resolve(binDir), confDir: resolve(confDir) } };
+function cniInstall(binDir: string | undefined, confDir: string | undefined): { cniInstall?: { binDir?: string; confDir: string } } {
+  if (confDir === undefined) {
+    if (binDir !== undefined) throw new UsageError('--cni-bin-dir needs --cni-conf-dir');
+    return {};
+  }
+  return { cniInstall: { confDir: resolve(confDir), ...(binDir === undefined ? {} : { binDir: resolve(binDir) }) } };
 }
 
 function identityPool(text: string | undefined): number {

@@ -16,6 +16,7 @@ const subcommands: Record<string, () => Promise<Subcommand>> = {
   agent: () => import('./agent.js'),
   sidecar: () => import('./sidecar.js'),
   controller: () => import('./controller.js'),
+  'cni-install': () => import('./cni-install.js'),
 };
 
 const usage = `Usage: ztkube <command> [arguments]   (ztkube <command> --help for details)
@@ -28,6 +29,7 @@ const usage = `Usage: ztkube <command> [arguments]   (ztkube <command> --help fo
   agent    [--node-name NODE] [--mode private|public]       the per-node Kubernetes agent (DaemonSet)
   sidecar  [--mode private|public]                          one node in its own pod (downward API env)
   controller [--namespace NS] [--mode private|public]       the cluster-wide controller (leader elected)
+  cni-install --cni-bin-dir DIR --cni-conf-dir DIR          install and chain ztkube-cni (init container)
 Exit status: 0 success, 1 invalid input or failure, 2 usage error.
 `;
 

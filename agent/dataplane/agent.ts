@@ -44,9 +44,10 @@ export interface AgentRole {
   kind: 'agent';
   cniSocket: string;
   podRecordsDir: string;
-  /** Install ztkube-cni on the host and keep it chained into its primary CNI configuration
-   * (cni-install.ts) while the agent runs; the socket path must be the same on the host. */
-  cniInstall?: { binDir: string; confDir: string };
+  /** Keep ztkube-cni chained into the host's primary CNI configuration (cni-install.ts) while the
+   * agent runs, installing the plugin into binDir first if given (else `ztkube cni-install` did);
+   * the socket path must be the same on the host. */
+  cniInstall?: { binDir?: string; confDir: string };
 }
 
 /** How often the chain is checked again: the primary CNI may rewrite its configuration. */
@@ -183,10 +184,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   return { metrics, dataplane, close };
 }
 
-/** Installs the plugin and chains it now (failing the start if it cannot), then re-chains it
- * whenever the primary CNI rewrote its configuration. */
-function keepChained(role: AgentRole, install: { binDir: string; confDir: string }, logger: Logger): NodeJS.Timeout {
-  installCniBinary(repoPath('dist', 'bin', 'ztkube-cni'), install.binDir);
+/** Installs the plugin (if asked) and chains it now (failing the start if it cannot), then
+ * re-chains it whenever the primary CNI rewrote its configuration. */
+function keepChained(role: AgentRole, install: { binDir?: string; confDir: string }, logger: Logger): NodeJS.Timeout {
+  if (install.binDir) installCniBinary(repoPath('dist', 'bin', 'ztkube-cni'), install.binDir);
   const chain = () => {
     const changed = chainCniPlugin({ confDir: install.confDir, socket: role.cniSocket });
     if (changed) logger.info({ file: changed }, 'ztkube-cni chained');

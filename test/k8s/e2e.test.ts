@@ -1,8 +1,10 @@
-// ztkube end to end on a real control plane: the controller and the agent as processes with the
-// chart's RBAC, pods run by the rig kubelet through the CNI chain with ztkube-cni. What a user sees:
+// ztkube end to end on a real control plane: the controller and the agent as processes running the
+// chart's pod specs with its RBAC, pods run by the rig kubelet through the CNI chain the agent's
+// init container extended with ztkube-cni. What a user sees:
 // networks become Ready, annotated pods get interfaces and addresses and reach each other, a
 // StatefulSet pod keeps its address, and restarts and an apiserver outage lose nothing.
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppsV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -177,6 +179,13 @@ test('a bad annotation is a Warning Event and an Error entry, and the agent carr
   await pingsWithin('alpha', ipv4(await onNetwork('delta')));
 });
 
+test('the agent runs with only NET_ADMIN, SYS_ADMIN and SYS_PTRACE, the controller with no capability, as their containers', async () => {
+  const effective = async (pid: number) => BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]}`);
+  const [NET_ADMIN, SYS_PTRACE, SYS_ADMIN] = [12n, 19n, 21n];
+  expect(await effective(cluster.agent.pid)).toBe((1n << NET_ADMIN) | (1n << SYS_PTRACE) | (1n << SYS_ADMIN));
+  expect(await effective(cluster.controller.pid)).toBe(0n);
+});
+
 test('no log line of either program holds a secret key', async () => {
   const secrets = await cluster.core.listNamespacedSecret({ namespace: cluster.namespace });
   const privateKeys = secrets.items
@@ -188,22 +197,16 @@ test('no log line of either program holds a secret key', async () => {
   for (const key of privateKeys) expect(logs).not.toContain(key);
 });
 
-test('the agent installs ztkube-cni and keeps it chained while it runs, and unchains it when it stops', async () => {
-  const host = join(cluster.dir, 'host');
-  const [binDir, confDir] = [join(host, 'opt/cni/bin'), join(host, 'etc/cni/net.d')];
-  mkdirSync(binDir, { recursive: true });
-  mkdirSync(confDir, { recursive: true });
-  const primary = join(confDir, '10-cluster.conflist');
-  const plugins = [{ type: 'bridge', bridge: 'cni0' }, { type: 'portmap' }];
-  writeFileSync(primary, JSON.stringify({ cniVersion: '1.0.0', name: 'cluster', plugins }));
-  const types = () => (JSON.parse(readFileSync(primary, 'utf8')) as { plugins: { type: string }[] }).plugins.map((p) => p.type);
-  const spare = await cluster.addNode('ztes', '198.18.0.248/30', { underlay: false, agentArgs: [`--cni-bin-dir=${binDir}`, `--cni-conf-dir=${confDir}`] });
+test("the DaemonSet's init container installs and chains ztkube-cni, the agent keeps it chained and unchains it when it stops", async () => {
+  const spare = await cluster.addNode('ztes', '198.18.0.248/30', { underlay: false });
+  const conflist = join(spare.rig.confDir, `${spare.rig.networkName}.conflist`);
+  const plugins = () => (JSON.parse(readFileSync(conflist, 'utf8')) as { plugins: { type: string }[] }).plugins;
+  expect(plugins()).toEqual([{ type: 'loopback' }, { type: 'ztkube-cni', socket: join(spare.dir, 'cni.sock'), timeoutSeconds: 30 }]);
+  expect(statSync(join(spare.dir, 'cni-bin', 'ztkube-cni')).mode & 0o111).not.toBe(0);
   await spare.agent.waitForLog('agent ready', (l) => l.msg === 'ready');
-  expect(types()).toEqual(['bridge', 'portmap', 'ztkube-cni']);
-  expect(statSync(join(binDir, 'ztkube-cni')).mode & 0o111).not.toBe(0);
   // The cluster's CNI rewrites its configuration: the agent chains again.
-  writeFileSync(primary, JSON.stringify({ cniVersion: '1.0.0', name: 'cluster', plugins }));
-  await eventually('re-chained', async () => types().includes('ztkube-cni'), 30_000);
+  writeFileSync(conflist, JSON.stringify({ cniVersion: '1.0.0', name: spare.rig.networkName, plugins: [{ type: 'loopback' }] }));
+  await eventually('re-chained', async () => plugins().some((p) => p.type === 'ztkube-cni'), 30_000);
   expect(await spare.agent.stop()).toBe(0);
-  expect(types()).toEqual(['bridge', 'portmap']);
+  expect(plugins().map((p) => p.type)).toEqual(['loopback']);
 });

@@ -121,6 +121,11 @@ export class RigKubelet {
     return rig;
   }
 
+  /** The CNI configuration dir (NETCONFPATH) holding the rig's conflist. */
+  get confDir(): string {
+    return join(this.dir, 'net.d');
+  }
+
   get cgroupDir(): string {
     return join(cgroupRoot, this.options.prefix);
   }
@@ -186,9 +191,9 @@ export class RigKubelet {
         ...(this.options.cniTimeoutSeconds ? { timeoutSeconds: this.options.cniTimeoutSeconds } : {}),
       });
     }
-    await mkdir(join(this.dir, 'net.d'));
+    await mkdir(this.confDir);
     await writeFile(
-      join(this.dir, 'net.d', `${this.networkName}.conflist`),
+      join(this.confDir, `${this.networkName}.conflist`),
       JSON.stringify({ cniVersion: '1.0.0', name: this.networkName, plugins }),
     );
   }
@@ -346,7 +351,7 @@ export class RigKubelet {
       env: {
         PATH: process.env.PATH,
         CNI_PATH: pluginDirs.join(':'),
-        NETCONFPATH: join(this.dir, 'net.d'),
+        NETCONFPATH: this.confDir,
         CNI_IFNAME: this.#underlay ? podInterface : 'lo',
         CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name};K8S_POD_UID=${pod.uid}`,
       },

@@ -37,15 +37,20 @@ test('every object is accepted server-side', async () => {
     expect(kinds).toContain(kind);
 });
 
-test("the agent's ServiceAccount may do what the agent does and is refused anything else", async () => {
-  const { kubeConfig } = await plane.kubeconfigForServiceAccount('ztkube-system', 'ztkube-agent');
+/** Whether the ServiceAccount ztkube-system/name may do verb on resource (SelfSubjectAccessReview). */
+async function accessOf(name: string) {
+  const { kubeConfig } = await plane.kubeconfigForServiceAccount('ztkube-system', name);
   const authorization = kubeConfig.makeApiClient(AuthorizationV1Api);
-  const allowed = async (verb: string, resource: string, namespace?: string, group = '') =>
+  return async (verb: string, resource: string, namespace?: string, group = '') =>
     (
       await authorization.createSelfSubjectAccessReview({
         body: { spec: { resourceAttributes: { verb, resource, group, ...(namespace ? { namespace } : {}) } } },
       })
     ).status?.allowed ?? false;
+}
+
+test("the agent's ServiceAccount may do what the agent does and is refused anything else", async () => {
+  const allowed = await accessOf('ztkube-agent');
   expect(await allowed('patch', 'pods', 'apps')).toBe(true);
   expect(await allowed('create', 'secrets', 'ztkube-system')).toBe(true);
   expect(await allowed('watch', 'zerotiernetworks', undefined, 'ztkube.io')).toBe(true);
@@ -53,4 +58,18 @@ test("the agent's ServiceAccount may do what the agent does and is refused anyth
   expect(await allowed('create', 'secrets', 'apps')).toBe(false);
   expect(await allowed('list', 'secrets', 'ztkube-system')).toBe(false);
   expect(await allowed('update', 'zerotiernetworks', 'apps', 'ztkube.io')).toBe(false);
+});
+
+test("the controller's ServiceAccount may do what the controller does and is refused anything else", async () => {
+  const allowed = await accessOf('ztkube-controller');
+  expect(await allowed('create', 'secrets', 'ztkube-system')).toBe(true);
+  expect(await allowed('update', 'leases', 'ztkube-system', 'coordination.k8s.io')).toBe(true);
+  expect(await allowed('patch', 'zerotiernetworks/status', 'apps', 'ztkube.io')).toBe(true);
+  expect(await allowed('list', 'pods')).toBe(true);
+  expect(await allowed('create', 'pods', 'ztkube-system')).toBe(false);
+  expect(await allowed('patch', 'pods', 'apps')).toBe(false);
+  expect(await allowed('get', 'secrets', 'apps')).toBe(false);
+  expect(await allowed('create', 'secrets', 'kube-system')).toBe(false);
+  expect(await allowed('update', 'zerotiernetworks', 'apps', 'ztkube.io')).toBe(false);
+  expect(await allowed('create', 'services', 'ztkube-system')).toBe(false);
 });

@@ -1,24 +1,28 @@
 // ztkube installed on the test control plane the way the chart installs it, minus the images: the
 // CRD and the chart's RBAC applied, `ztkube controller` and `ztkube agent` as processes holding
 // tokens of the chart's ServiceAccounts, and a RigKubelet playing the node (pods in network
-// namespaces on a bridge, CNI chain with ztkube-cni). The controller runs in the host namespace and
-// its root is reached on the rig bridge's gateway, as pods reach the ztkube-root ClusterIP in a
-// cluster. Used by the end-to-end suite and `npm run bench -- k8s`.
-import { execFile } from 'node:child_process';
+// namespaces on a bridge, CNI chain run by cnitool). The processes run the containers of the
+// chart's Deployment and DaemonSet as `helm template` renders them (chart-pod.ts): their args and
+// env, only the capabilities each container keeps, the agent's init container first (which
+// installs ztkube-cni and chains it into the rig's CNI configuration), each hostPath volume placed
+// in the rig's temp dirs. The controller runs in
+// the host namespace and its root is reached on the rig bridge's gateway (the chart's
+// root.endpoints), as pods reach the ztkube-root ClusterIP in a cluster. Used by the end-to-end
+// suite and `npm run bench -- k8s`.
 import { createSocket } from 'node:dgram';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type V1Pod, type V1PodSpec } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
 import { API_GROUP, API_VERSION, NETWORK_PLURAL, NETWORK_STATUS_ANNOTATION, type NetworkStatusEntry } from '../../agent/lib/kube.js';
 import type { ZeroTierNetwork } from '../../agent/lib/network-spec.js';
 import { repoRoot } from '../helpers.js';
-import { ControlPlane, toolsBin } from './control-plane.js';
+import { podCommands, podSpecOf, renderChart, type RigCommand, type RigPlacement } from './chart-pod.js';
+import { ControlPlane } from './control-plane.js';
 import { RigKubelet } from './kubelet.js';
-import { ZtkubeProcess } from './ztkube-process.js';
+import { ZtkubeProcess, type ZtkubeProcessOptions } from './ztkube-process.js';
 
-const run = promisify(execFile);
 const RBAC_KINDS = new Set(['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']);
 
 export interface ZtkubeClusterOptions {
@@ -42,8 +46,14 @@ export interface NetworkStatusOf {
 export interface ClusterNode {
   rig: RigKubelet;
   agent: ZtkubeProcess;
-  /** The agent's CNI socket and pod records. */
+  /** The agent's /run/ztkube (CNI socket, pod records) and the node's CNI bin dir. */
   dir: string;
+}
+
+/** The chart's pod specs, rendered with the rig's ports and root endpoint. */
+interface ChartPods {
+  agent: V1PodSpec;
+  controller: V1PodSpec;
 }
 
 export class ZtkubeCluster {
@@ -56,6 +66,7 @@ export class ZtkubeCluster {
   #agentKubeconfig = '';
   #rootPort = 0;
   #controllerPort = 0;
+  #chart?: ChartPods;
 
   private constructor(
     readonly options: ZtkubeClusterOptions,
@@ -98,58 +109,56 @@ export class ZtkubeCluster {
     return this.nodes[0]!.agent;
   }
 
-  /** Another Kubernetes node with its agent; `underlay: false` runs pods without underlay
-   * addresses (see RigKubelet). The first node's bridge gateway is the root's address. */
+  /** Another Kubernetes node with its agent pod: the DaemonSet's init container runs to completion
+   * (ztkube-cni into the node's bin dir and chained into the rig's CNI configuration), then the
+   * agent. `underlay: false` runs pods without underlay addresses (see RigKubelet); `agentArgs`
+   * (--flag=value) replace the chart's. The first node's bridge gateway is the root's address. */
   async addNode(prefix: string, subnet: string, options: { underlay?: boolean; agentArgs?: string[] } = {}): Promise<ClusterNode> {
     const dir = join(this.dir, prefix);
+    await mkdir(join(dir, 'cni-bin'), { recursive: true });
     const rig = await RigKubelet.start({
       kubeConfig: this.plane.kubeConfig,
       nodeName: `${prefix}-node`,
       prefix,
       subnet,
       underlay: options.underlay ?? true,
-      withZtkubeCni: true,
-      cniSocket: join(dir, 'cni.sock'),
+      ztkubeCniPath: join(dir, 'cni-bin', 'ztkube-cni'),
     });
     const node: ClusterNode = { rig, dir, agent: undefined as unknown as ZtkubeProcess };
     this.nodes.push(node);
+    this.#chart ??= await this.#renderPods(rig.gateway);
+    for (const init of podCommands(this.#chart.agent, this.#agentPlacement(node)).init) {
+      const container = ZtkubeProcess.start(init.args, this.#processOptions(init));
+      const code = await container.exited;
+      if (code !== 0) throw new Error(`agent init container ${init.args[0]} on ${rig.nodeName} exited ${code}:\n${container.tail()}`);
+    }
     this.startAgent(node, options.agentArgs);
     return node;
   }
 
-  /** `ztkube controller` in the host namespace, its root reached at the rig bridge's gateway. */
+  /** The chart's controller container in the host namespace; no pod of its own, so POD_NAME is
+   * empty and no pod is labelled leader. */
   startController(): ZtkubeProcess {
-    this.controller = ZtkubeProcess.start(
-      [
-        'controller',
-        `--kubeconfig=${this.#controllerKubeconfig}`,
-        `--namespace=${this.namespace}`,
-        `--root-endpoint=${this.rig.gateway}/${this.#rootPort}`,
-        `--root-bind=0.0.0.0/${this.#rootPort}`,
-        `--controller-bind=0.0.0.0/${this.#controllerPort}`,
-        '--metrics-port=0',
-      ],
-      this.#processOptions(),
-    );
+    const [controller] = podCommands(this.#chart!.controller, {
+      volumes: {},
+      fields: { 'metadata.namespace': this.namespace, 'metadata.name': '', 'spec.nodeName': this.rig.nodeName },
+      flags: { '--kubeconfig': this.#controllerKubeconfig, '--metrics-port': '0' },
+    }).main;
+    this.controller = ZtkubeProcess.start(controller!.args, this.#processOptions(controller!));
     return this.controller;
   }
 
-  /** `ztkube agent` for a node (default the first), on its rig's CNI socket. */
+  /** The chart's agent container for a node (default the first), its /run/ztkube in the node's
+   * dir; `extraArgs` (--flag=value) replace the chart's. */
   startAgent(node: ClusterNode = this.nodes[0]!, extraArgs: string[] = []): ZtkubeProcess {
-    node.agent = ZtkubeProcess.start(
-      [
-        'agent',
-        `--kubeconfig=${this.#agentKubeconfig}`,
-        `--namespace=${this.namespace}`,
-        `--node-name=${node.rig.nodeName}`,
-        `--cni-socket=${join(node.dir, 'cni.sock')}`,
-        `--pod-records-dir=${join(node.dir, 'pods')}`,
-        '--metrics-host=127.0.0.1',
-        '--metrics-port=0',
-        ...extraArgs,
-      ],
-      this.#processOptions(),
-    );
+    const placement = this.#agentPlacement(node);
+    for (const arg of extraArgs) {
+      const [flag, value] = /^(--[^=]+)=(.*)$/.exec(arg)?.slice(1) ?? [];
+      if (flag === undefined || value === undefined) throw new Error(`agent argument ${arg}: --flag=value expected`);
+      placement.flags![flag] = value;
+    }
+    const [agent] = podCommands(this.#chart!.agent, placement).main;
+    node.agent = ZtkubeProcess.start(agent!.args, this.#processOptions(agent!));
     return node.agent;
   }
 
@@ -183,25 +192,52 @@ export class ZtkubeCluster {
     }
   }
 
-  #processOptions() {
-    return { env: { ZTKUBE_LOG_LEVEL: 'info' }, ...(this.options.onLine ? { onLine: this.options.onLine } : {}) };
+  /** The chart rendered with the rig's UDP ports and its root at the first bridge's gateway. */
+  async #renderPods(gateway: string): Promise<ChartPods> {
+    const objects = await renderChart(this.namespace, [
+      `root.port=${this.#rootPort}`,
+      `controller.port=${this.#controllerPort}`,
+      `root.endpoints[0]=${gateway}/${this.#rootPort}`,
+    ]);
+    return { agent: podSpecOf(objects, 'DaemonSet', 'ztkube-agent'), controller: podSpecOf(objects, 'Deployment', 'ztkube-controller') };
+  }
+
+  /** The agent pod's volumes on the rig: /run/ztkube and the CNI bin dir in the node's dir, the
+   * rig's own CNI configuration, and the host's netns dir and TUN device the rig's pods use. */
+  #agentPlacement(node: ClusterNode): RigPlacement {
+    return {
+      volumes: {
+        'run-ztkube': node.dir,
+        'cni-bin': join(node.dir, 'cni-bin'),
+        'cni-conf': node.rig.confDir,
+        netns: '/var/run/netns',
+        'dev-net-tun': '/dev/net/tun',
+      },
+      fields: { 'metadata.namespace': this.namespace, 'metadata.name': `ztkube-agent-${node.rig.nodeName}`, 'spec.nodeName': node.rig.nodeName },
+      flags: { '--kubeconfig': this.#agentKubeconfig, '--metrics-host': '127.0.0.1', '--metrics-port': '0' },
+    };
+  }
+
+  #processOptions(command: RigCommand): ZtkubeProcessOptions {
+    return {
+      env: command.env,
+      ...(command.capabilities ? { capabilities: command.capabilities } : {}),
+      ...(this.options.onLine ? { onLine: this.options.onLine } : {}),
+    };
   }
 }
 
 /** The chart's ServiceAccounts, Roles and bindings, rendered by helm for the namespace with
  * the given `--set` values. */
 export async function chartRbac(namespace: string, values: string[] = []): Promise<string> {
-  const set = values.flatMap((v) => ['--set', v]);
-  const { stdout } = await run(join(toolsBin, 'helm'), ['template', 'ztkube', join(repoRoot, 'charts/ztkube'), '--namespace', namespace, ...set], {
-    maxBuffer: 16 << 20,
-  });
-  return stdout
-    .split(/^---$/m)
-    .filter((doc) => RBAC_KINDS.has(/^kind:\s*(\S+)/m.exec(doc)?.[1] ?? ''))
-    .join('\n---\n');
+  return (await renderChart(namespace, values))
+    .filter((o) => RBAC_KINDS.has(o.kind ?? ''))
+    .map((o) => stringify(o))
+    .join('---\n');
 }
 
-async function freeUdpPort(): Promise<number> {
+/** A UDP port free on this host now. */
+export async function freeUdpPort(): Promise<number> {
   const socket = createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '0.0.0.0', resolve));
   const { port } = socket.address();

@@ -10,6 +10,10 @@ export interface ZtkubeProcessOptions {
   /** Run inside this named network namespace (ip netns exec). */
   netns?: string;
   env?: Record<string, string>;
+  /** Only these capabilities (e.g. ['NET_ADMIN']), as a container that drops ALL and adds them
+   * gets: the bounding set, which a root process's permitted and effective sets follow at exec.
+   * Default: the test's own. */
+  capabilities?: string[];
   /** Also called with every line (e.g. to keep a run's whole output). */
   onLine?: (line: string) => void;
 }
@@ -36,7 +40,8 @@ export class ZtkubeProcess {
   }
 
   static start(args: string[], options: ZtkubeProcessOptions = {}): ZtkubeProcess {
-    const command = ['setpriv', '--pdeathsig', 'KILL', process.execPath, join(repoRoot, 'bin', 'ztkube.js'), ...args];
+    const bounding = options.capabilities ? ['--bounding-set', ['-all', ...options.capabilities.map((c) => `+${c.toLowerCase()}`)].join(',')] : [];
+    const command = ['setpriv', '--pdeathsig', 'KILL', ...bounding, process.execPath, join(repoRoot, 'bin', 'ztkube.js'), ...args];
     const argv = options.netns ? ['ip', 'netns', 'exec', options.netns, ...command] : command;
     const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     return new ZtkubeProcess(child, options.onLine);

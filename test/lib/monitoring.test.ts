@@ -1,8 +1,10 @@
 // The Grafana dashboard and the Prometheus alert rules (charts/ztkube/dashboards, alerts): their
-// PromQL parses with Prometheus' own grammar (@prometheus-io/lezer-promql, strict), and asks only
-// for series ztkube's registries export (scripts/docs.ts reads them as the metrics reference does),
-// with labels those series have.
+// PromQL parses with Prometheus' own grammar (@prometheus-io/lezer-promql, strict), passes the
+// type checks of Prometheus' web UI (@prometheus-io/codemirror-promql: function arguments,
+// operands, aggregations), and asks only for series ztkube's registries export (scripts/docs.ts
+// reads them as the metrics reference does), with labels those series have.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, test } from 'vitest';
@@ -49,11 +51,27 @@ function selectorsUnder(node: SyntaxNode, text: (node: SyntaxNode) => string): S
   return list;
 }
 
-/** What `expr` asks for that ztkube does not export: unknown metrics, matchers on labels the
- * metric lacks, and by/without/on/ignoring labels no series under them has. */
+// The web UI's analyser is not exported from the package's root, so it comes from its CommonJS
+// build, and so must @codemirror/state and the language: the ES module builds would be second
+// copies whose editor state the analyser does not recognise.
+const require = createRequire(import.meta.url);
+const { EditorState } = require('@codemirror/state');
+const { LanguageType, promQLLanguage } = require('@prometheus-io/codemirror-promql');
+const { Parser: PromqlAnalyser } = require('@prometheus-io/codemirror-promql/dist/cjs/parser/index.js');
+const promqlLanguage = promQLLanguage(LanguageType.PromQL);
+
+/** The web UI's diagnostics of `expr`: type errors, unknown functions, misplaced expressions. */
+function typeErrors(expr: string): string[] {
+  const analyser = new PromqlAnalyser(EditorState.create({ doc: expr, extensions: promqlLanguage }));
+  analyser.analyze();
+  return (analyser.getDiagnostics() as { message: string; from: number }[]).map((d) => `${d.message} at ${d.from}`);
+}
+
+/** What is wrong with `expr`: type errors, unknown metrics, matchers on labels the metric lacks,
+ * and by/without/on/ignoring labels no series under them has. */
 function problems(expr: string): string[] {
   const { top, text } = parsePromql(expr);
-  const found: string[] = [];
+  const found = typeErrors(expr);
   for (const { metric, labels } of selectorsUnder(top, text)) {
     const known = SERIES.get(metric);
     if (!known) found.push(`unknown metric ${metric || '(none)'}`);
@@ -83,6 +101,7 @@ describe('the PromQL checker', () => {
     expect(problems('sum by (pod) (rate(ztkube_network_bytes_total{direction="in"}[5m]))')).toEqual([]);
     expect(problems('rate(ztkube_network_bytes_total{reason="x"}[5m])')).toEqual(['ztkube_network_bytes_total has no label reason']);
     expect(problems('ztkube_no_such_metric')).toEqual(['unknown metric ztkube_no_such_metric']);
+    expect(problems('rate(ztkube_network_bytes_total)')).toEqual(['expected type matrix in call to function "rate", got vector at 5']);
     expect(problems('sum by (root) (ztkube_pods_attached)')).toEqual(['no series under "sum by (root) (ztkube_pods_attached)" has label root']);
     expect(() => problems('sum(rate(ztkube_pods_attached[5m])')).toThrow();
   });

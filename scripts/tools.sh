@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Go programs the tests and benchmarks need from Go modules (no prebuilt downloads) and
-# caches them in ${ZTKUBE_TOOLS:-~/.cache/ztkube}/bin. Usage: scripts/tools.sh [wireguard|k8s|all]...
+# caches them in ${ZTKUBE_TOOLS:-~/.cache/ztkube}/bin. Usage: scripts/tools.sh [wireguard|k8s|all|promtool]...
 set -euo pipefail
 
 CACHE=${ZTKUBE_TOOLS:-$HOME/.cache/ztkube}
@@ -12,6 +12,7 @@ CNI_VERSION=v1.3.0
 CNI_PLUGINS_VERSION=v1.6.2
 WIREGUARD_GO_VERSION=v0.0.0-20260522210424-ecfc5a8d5446
 PROMETHEUS_OPERATOR_VERSION=v0.85.0
+PROMETHEUS_VERSION=v0.316.0  # the Go module version of Prometheus 3.16.0
 mkdir -p "$BIN"
 
 have() { [ -x "$BIN/$1" ] && [ "$(cat "$BIN/.$1.version" 2>/dev/null)" = "$2" ]; }
@@ -131,13 +132,20 @@ k8s() {
   done
 }
 
+# Only when asked (not in `all`): even without service discovery (remove_all_sd) promtool takes
+# 10 minutes or more to build on two cores. test/k8s/chart-monitoring.test.ts runs it if present.
+promtool() {
+  GOFLAGS=-tags=remove_all_sd goinstall promtool "$PROMETHEUS_VERSION" "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION"
+}
+
 [ $# -gt 0 ] || set -- all
 for what in "$@"; do
   case $what in
     wireguard) wireguard ;;
     k8s) k8s ;;
     all) wireguard; k8s ;;
-    *) echo "usage: $0 [wireguard|k8s|all]..." >&2; exit 2 ;;
+    promtool) promtool ;;
+    *) echo "usage: $0 [wireguard|k8s|all|promtool]..." >&2; exit 2 ;;
   esac
 done
 echo "$BIN"

@@ -2,6 +2,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MemberCounts } from './status.js';
 
+/** The prefix of prom-client's default process and Node.js metrics in the controller. */
+export const CONTROLLER_METRICS_PREFIX = 'ztkube_controller_';
+
 export class ControllerMetrics {
   readonly registry = new Registry();
   readonly reconciles = new Counter({
@@ -35,7 +38,7 @@ export class ControllerMetrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'ztkube_controller_' });
+    collectDefaultMetrics({ register: this.registry, prefix: CONTROLLER_METRICS_PREFIX });
   }
 
   setMembers(network: string, counts: MemberCounts): void {

@@ -4,7 +4,6 @@
 // for the agent, the CNI socket. What differs is in AgentOptions.
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type V1ConfigMap, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { Gauge } from 'prom-client';
 import { watchCollection, type Collection } from '../lib/informer.js';
 import { API_GROUP, API_VERSION, NETWORK_PLURAL, PLANET_CONFIGMAP, PLANET_KEY } from '../lib/kube.js';
 import { serveMetrics, type MetricsServer } from '../lib/metrics-server.js';
@@ -13,7 +12,7 @@ import { chainCniPlugin, installCniBinary, unchainCniPlugin } from './cni-instal
 import { CniServer } from './cni-server.js';
 import { IdentityPool } from './identity-pool.js';
 import { Dataplane } from './dataplane.js';
-import { registerDataplaneMetrics } from './metrics.js';
+import { registerDataplaneMetrics, registerIdentityPoolMetrics } from './metrics.js';
 import { findPodNetns } from './netns-discovery.js';
 import { PodEvents } from './pod-events.js';
 import { PodReconciler, type ZeroTierNetworkObject } from './pod-reconciler.js';
@@ -73,14 +72,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   let ready = false;
   const identities = new IdentityPool({ target: options.identityPool }, logger);
   const registry = registerDataplaneMetrics(dataplane);
-  new Gauge({
-    name: 'ztkube_identity_pool_spares',
-    help: 'Identities made ahead for new pods, ready now.',
-    registers: [registry],
-    collect() {
-      this.set(identities.spares);
-    },
-  });
+  registerIdentityPoolMetrics(identities, registry);
   const metrics = await serveMetrics(registry, { ...options.metrics, ready: () => ready });
   logger.info({ url: metrics.url }, 'metrics listening');
 

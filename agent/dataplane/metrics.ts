@@ -2,9 +2,13 @@
 // nothing is counted in JavaScript, so the packet path pays nothing for them.
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Dataplane, PodStatus } from './dataplane.js';
+import type { IdentityPool } from './identity-pool.js';
+
+/** What the metrics read at scrape time: a Dataplane's pods and their status. */
+export type DataplaneMetricsSource = Pick<Dataplane, 'pods' | 'status'>;
 
 /** Registers the data plane's metrics on `registry` (a new one by default) and returns it. */
-export function registerDataplaneMetrics(dataplane: Dataplane, registry = new Registry()): Registry {
+export function registerDataplaneMetrics(dataplane: DataplaneMetricsSource, registry = new Registry()): Registry {
   let snapshot: Promise<PodStatus[]> | undefined;
   // One status read per scrape, shared by every metric's collect().
   const statuses = () => {
@@ -93,4 +97,16 @@ export function registerDataplaneMetrics(dataplane: Dataplane, registry = new Re
     },
   });
   return registry;
+}
+
+/** The agent's gauge of spare identities (identity-pool.ts), on the data plane's registry. */
+export function registerIdentityPoolMetrics(pool: Pick<IdentityPool, 'spares'>, registry: Registry): void {
+  new Gauge({
+    name: 'ztkube_identity_pool_spares',
+    help: 'Identities made ahead for new pods, ready now.',
+    registers: [registry],
+    collect() {
+      this.set(pool.spares);
+    },
+  });
 }

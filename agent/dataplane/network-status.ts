@@ -63,7 +63,8 @@ export interface StatusPublisherOptions {
   /** The pod as last seen and its entries now; undefined: nothing to publish (pod gone). null
    * entries: the annotation should not be there (pod no longer annotated). */
   render(key: string): { pod: V1Pod; entries: NetworkStatusEntry[] | null } | undefined;
-  /** Quiet time after the last change before writing (default 300 ms). */
+  /** Quiet time after the last change before writing (default 50 ms: a config and the address
+   * changes it causes come within a few milliseconds of each other). */
   debounceMs?: number;
   /** How long a transient status may wait for a settled one (default 10 s). */
   settleMs?: number;
@@ -83,7 +84,7 @@ export class StatusPublisher {
   #stopped = false;
 
   constructor(private readonly options: StatusPublisherOptions) {
-    this.#debounceMs = options.debounceMs ?? 300;
+    this.#debounceMs = options.debounceMs ?? 50;
     this.#settleMs = options.settleMs ?? 10_000;
   }
 

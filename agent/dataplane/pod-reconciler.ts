@@ -307,29 +307,29 @@ export class PodReconciler implements CniHandler {
   }
 
   async #attach(state: PodState, pod: V1Pod, netns: string | undefined, networkIds: Set<string>, log: Logger): Promise<void> {
-    const planet = this.options.planet();
-    if (planet === undefined) {
-      state.podError = 'waiting for the planet';
-      return; // the planet's arrival resyncs every pod
-    }
     if (pod.spec?.hostNetwork) {
       state.podError = 'a hostNetwork pod has no network namespace of its own';
       return;
     }
-    if (netns === undefined) {
-      // Before it runs, a pod has no sandbox to find (CNI ADD or its Running update comes next).
-      if (pod.status?.phase !== 'Running' && !this.options.ownNetns) return;
-      state.podError = 'network namespace not found';
-      log.info({ uid: pod.metadata!.uid }, 'pod network namespace not found; retrying');
-      return this.#retry(state);
-    }
     try {
-      state.identity = await ensurePodIdentity(this.options.core, this.options.identityNamespace(pod), pod, this.options.identities);
-      state.identityPod = pod;
-      if (state.identity.created) log.info({ address: state.identity.address, secret: state.identity.secretName }, 'identity created');
+      // Made as soon as the pod is bound here, before its sandbox exists: the controller
+      // authorises the address while the runtime makes the sandbox, not after.
+      const identity = await this.#ensureIdentity(state, pod, log);
+      const planet = this.options.planet();
+      if (planet === undefined) {
+        state.podError = 'waiting for the planet';
+        return; // the planet's arrival resyncs every pod
+      }
+      if (netns === undefined) {
+        // Before it runs, a pod has no sandbox to find (CNI ADD or its Running update comes next).
+        if (pod.status?.phase !== 'Running' && !this.options.ownNetns) return;
+        state.podError = 'network namespace not found';
+        log.info({ uid: pod.metadata!.uid }, 'pod network namespace not found; retrying');
+        return this.#retry(state);
+      }
       const initial = [
-        { type: StateObjectType.IdentitySecret, id: ZERO, data: Buffer.from(state.identity.secret) },
-        { type: StateObjectType.IdentityPublic, id: ZERO, data: Buffer.from(state.identity.publicIdentity) },
+        { type: StateObjectType.IdentitySecret, id: ZERO, data: Buffer.from(identity.secret) },
+        { type: StateObjectType.IdentityPublic, id: ZERO, data: Buffer.from(identity.publicIdentity) },
         ...(planet ? [{ type: StateObjectType.Planet, id: ZERO, data: planet }] : []),
       ];
       const attached = await this.options.dataplane.attach({
@@ -346,6 +346,16 @@ export class PodReconciler implements CniHandler {
       if (this.options.events.warn(pod, 'AttachFailed', message)) log.error({ err: e, netns }, 'attach failed');
       this.#retry(state);
     }
+  }
+
+  /** The pod's identity: its Secret made (or read back) once per pod uid. */
+  async #ensureIdentity(state: PodState, pod: V1Pod, log: Logger): Promise<PodIdentity> {
+    if (state.identity && state.identityPod?.metadata!.uid === pod.metadata!.uid) return state.identity;
+    const identity = await ensurePodIdentity(this.options.core, this.options.identityNamespace(pod), pod, this.options.identities);
+    state.identity = identity;
+    state.identityPod = pod;
+    if (identity.created) log.info({ address: identity.address, secret: identity.secretName }, 'identity created');
+    return identity;
   }
 
   async #rejoin(state: PodState, networkIds: Set<string>, log: Logger): Promise<void> {

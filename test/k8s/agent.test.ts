@@ -28,6 +28,7 @@ import {
   mergePatch,
   PLANET_KEY,
   POD_IDENTITY_KIND,
+  POD_UID_LABEL,
   podIdentitySecretName,
   type NetworkStatusEntry,
 } from '../../agent/lib/kube.js';
@@ -309,6 +310,29 @@ describe('ztkube agent', () => {
       ), 30_000);
     expect(agent.logs().some((l) => l.pod === `${apps}/a2` && l.msg === 'detached')).toBe(true);
     expect(existsSync(join(dir, nodeName, 'pods', `${a2.metadata!.uid}.json`))).toBe(false);
+  });
+
+  test('a pod bound to a node gets its identity before it runs, and loses it with the pod', async () => {
+    // A node with an agent but no kubelet: the pod is bound there and never gets a sandbox.
+    const ghost = startAgent('zta-ghost-node');
+    try {
+      const pod = await core.createNamespacedPod({
+        namespace: apps,
+        body: { ...annotated('unstarted', 'net-a'), spec: { nodeName: 'zta-ghost-node', containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] } },
+      });
+      const secret = await eventually('identity Secret of the unstarted pod', () =>
+        core.readNamespacedSecret({ namespace: ztkubeNamespace, name: podIdentitySecretName(pod) }).catch(() => undefined), 30_000);
+      expect(secret.metadata!.labels![POD_UID_LABEL]).toBe(pod.metadata!.uid);
+      expect((await readPod('unstarted')).status?.phase).toBe('Pending');
+      await core.deleteNamespacedPod({ namespace: apps, name: 'unstarted', body: { gracePeriodSeconds: 0 } });
+      await eventually('Secret of the unstarted pod deleted', async () =>
+        core.readNamespacedSecret({ namespace: ztkubeNamespace, name: podIdentitySecretName(pod) }).then(
+          () => false,
+          (e: { code?: number }) => e.code === 404,
+        ), 30_000);
+    } finally {
+      await ghost.stop();
+    }
   });
 
   test('a StatefulSet pod keeps its address and IPs when re-created', async () => {

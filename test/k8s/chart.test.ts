@@ -192,7 +192,7 @@ describe('a helm release on the control plane', () => {
     plane = await ControlPlane.start();
     objectsApi = KubernetesObjectApi.makeApiClient(plane.kubeConfig);
     core = plane.kubeConfig.makeApiClient(CoreV1Api);
-    for (const name of ['servicemonitors', 'podmonitors']) await plane.apply(readFileSync(join(prometheusCrds, `monitoring.coreos.com_${name}.yaml`), 'utf8'));
+    for (const name of ['servicemonitors', 'podmonitors', 'prometheusrules']) await plane.apply(readFileSync(join(prometheusCrds, `monitoring.coreos.com_${name}.yaml`), 'utf8'));
     await core.createNamespace({ body: { metadata: { name: 'apps' } } });
     // The controller process binds the chart's UDP ports on this host: free ones.
     const [rootPort, controllerPort] = await Promise.all([freeUdpPort(), freeUdpPort()]);

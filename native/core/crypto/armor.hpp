@@ -2,6 +2,7 @@
 // Poly1305) and 3 (AES-GMAC-SIV). One PeerCipher per peer holds the agreed key and the expanded
 // AES keys, built once, so the per-packet path does no key setup and no allocation. A PeerCipher
 // reuses its OpenSSL contexts for every packet: use one from one thread at a time.
+// Suite 3 runs on VAES/VPCLMULQDQ (crypto/aes_vaes.hpp) where the CPU has them, else on OpenSSL.
 #pragma once
 #include <array>
 #include <memory>
@@ -12,9 +13,13 @@ namespace zt {
 
 enum class Cipher : uint8_t { Poly1305 = 0, Salsa2012Poly1305 = 1, TrustedPath = 2, AesGmacSiv = 3 };
 
+// Which code runs suite 3: the fastest this CPU allows, or OpenSSL's (so tests can hold the two
+// against each other on a CPU that has both).
+enum class AesEngine : uint8_t { Fastest, OpenSsl };
+
 class PeerCipher {
  public:
-  explicit PeerCipher(const SymmetricKey& key);
+  explicit PeerCipher(const SymmetricKey& key, AesEngine engine = AesEngine::Fastest);
   ~PeerCipher();
   PeerCipher(const PeerCipher&) = delete;
   PeerCipher& operator=(const PeerCipher&) = delete;
@@ -31,7 +36,7 @@ class PeerCipher {
   const SymmetricKey& key() const { return key_; }
 
  private:
-  struct Aes;  // OpenSSL contexts for K0 (GMAC) and K1 (ECB, CTR)
+  struct Aes;  // K0 (GMAC) and K1 (SIV block, CTR): VAES round keys, or OpenSSL contexts
   SymmetricKey key_;
   std::unique_ptr<Aes> aes_;
 };

@@ -105,9 +105,9 @@ ZT_VAES V256 firstCounters(const uint8_t counterBlock[16]) {
   return _mm256_add_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 0, 0, 0, 1));
 }
 
-// XORs the keystream of 2W blocks into data[0 .. 32W); returns the counters that follow.
+// out[0 .. 32W) = in ^ the keystream of 2W blocks (out may be in); returns the counters that follow.
 template <int W>
-ZT_VAES V256 ctrXorBlocks(const SivKeys& keys, V256 counters, uint8_t* data) {
+ZT_VAES V256 ctrXorBlocks(const SivKeys& keys, V256 counters, const uint8_t* in, uint8_t* out) {
   const V256 two = _mm256_setr_epi32(0, 0, 0, 2, 0, 0, 0, 2), toWire = counterToWire();
   V256 x[W];
 #pragma GCC unroll 8
@@ -117,7 +117,7 @@ ZT_VAES V256 ctrXorBlocks(const SivKeys& keys, V256 counters, uint8_t* data) {
   }
   encryptK1Wide<W>(keys, x);
 #pragma GCC unroll 8
-  for (int w = 0; w < W; ++w) store256(data + 32 * w, _mm256_xor_si256(load256(data + 32 * w), x[w]));
+  for (int w = 0; w < W; ++w) store256(out + 32 * w, _mm256_xor_si256(load256(in + 32 * w), x[w]));
   return counters;
 }
 
@@ -255,40 +255,41 @@ ZT_VAES_ENTRY void ctr32Xor(const SivKeys& keys, const uint8_t counterBlock[16],
   V256 counters = firstCounters(counterBlock);
   uint8_t* p = data.data();
   size_t n = data.size();
-  for (; n >= 256; n -= 256, p += 256) counters = ctrXorBlocks<8>(keys, counters, p);
-  if (n >= 128) counters = ctrXorBlocks<4>(keys, counters, p), n -= 128, p += 128;
-  if (n >= 64) counters = ctrXorBlocks<2>(keys, counters, p), n -= 64, p += 64;
-  if (n >= 32) counters = ctrXorBlocks<1>(keys, counters, p), n -= 32, p += 32;
+  for (; n >= 256; n -= 256, p += 256) counters = ctrXorBlocks<8>(keys, counters, p, p);
+  if (n >= 128) counters = ctrXorBlocks<4>(keys, counters, p, p), n -= 128, p += 128;
+  if (n >= 64) counters = ctrXorBlocks<2>(keys, counters, p, p), n -= 64, p += 64;
+  if (n >= 32) counters = ctrXorBlocks<1>(keys, counters, p, p), n -= 32, p += 32;
   if (n) {
     alignas(32) uint8_t last[32] = {};
     std::memcpy(last, p, n);
-    ctrXorBlocks<1>(keys, counters, last);
+    ctrXorBlocks<1>(keys, counters, last, last);
     std::memcpy(p, last, n);
   }
 }
 
 ZT_VAES_ENTRY void ctr32XorThenGmacFolded(const SivKeys& keys, const uint8_t counterBlock[16], const uint8_t iv[8],
-                                          const uint8_t aad16[16], MutableByteView data, uint8_t out[8]) {
+                                          const uint8_t aad16[16], ByteView in, uint8_t* out, uint8_t tag[8]) {
   V128 s = absorb(keys, _mm_setzero_si128(), aad16, 1);
   V256 counters = firstCounters(counterBlock);
-  uint8_t* p = data.data();
-  size_t n = data.size();
-  for (; n >= 256; n -= 256, p += 256) {
-    counters = ctrXorBlocks<8>(keys, counters, p);
-    s = absorb(keys, absorb(keys, s, p, 8), p + 128, 8);
+  const uint8_t* from = in.data();
+  uint8_t* to = out;
+  size_t n = in.size();
+  for (; n >= 256; n -= 256, from += 256, to += 256) {
+    counters = ctrXorBlocks<8>(keys, counters, from, to);
+    s = absorb(keys, absorb(keys, s, to, 8), to + 128, 8);
   }
-  if (n >= 128) counters = ctrXorBlocks<4>(keys, counters, p), s = absorb(keys, s, p, 8), n -= 128, p += 128;
-  if (n >= 64) counters = ctrXorBlocks<2>(keys, counters, p), s = absorb(keys, s, p, 4), n -= 64, p += 64;
-  if (n >= 32) counters = ctrXorBlocks<1>(keys, counters, p), s = absorb(keys, s, p, 2), n -= 32, p += 32;
+  if (n >= 128) counters = ctrXorBlocks<4>(keys, counters, from, to), s = absorb(keys, s, to, 8), n -= 128, from += 128, to += 128;
+  if (n >= 64) counters = ctrXorBlocks<2>(keys, counters, from, to), s = absorb(keys, s, to, 4), n -= 64, from += 64, to += 64;
+  if (n >= 32) counters = ctrXorBlocks<1>(keys, counters, from, to), s = absorb(keys, s, to, 2), n -= 32, from += 32, to += 32;
   alignas(32) uint8_t last[32] = {};
   if (n) {
-    std::memcpy(last, p, n);
-    ctrXorBlocks<1>(keys, counters, last);
-    std::memcpy(p, last, n);
+    std::memcpy(last, from, n);
+    ctrXorBlocks<1>(keys, counters, last, last);
+    std::memcpy(to, last, n);
     if (n >= 16) s = absorb(keys, s, last, 1);
   }
   const size_t partial = n % 16;
-  finishGmac(keys, s, last + (n - partial), partial, 16 + data.size(), iv, out);
+  finishGmac(keys, s, last + (n - partial), partial, 16 + in.size(), iv, tag);
 }
 
 }  // namespace zt::vaes
@@ -302,7 +303,7 @@ void encryptK1(const SivKeys&, const uint8_t*, uint8_t*) {}
 void decryptK1(const SivKeys&, const uint8_t*, uint8_t*) {}
 void gmacFolded(const SivKeys&, const uint8_t*, const uint8_t*, ByteView, uint8_t*) {}
 void ctr32Xor(const SivKeys&, const uint8_t*, MutableByteView) {}
-void ctr32XorThenGmacFolded(const SivKeys&, const uint8_t*, const uint8_t*, const uint8_t*, MutableByteView, uint8_t*) {}
+void ctr32XorThenGmacFolded(const SivKeys&, const uint8_t*, const uint8_t*, const uint8_t*, ByteView, uint8_t*, uint8_t*) {}
 }  // namespace zt::vaes
 
 #endif

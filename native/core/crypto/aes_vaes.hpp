@@ -37,8 +37,9 @@ void gmacFolded(const SivKeys& keys, const uint8_t iv[8], const uint8_t aad16[16
 // and wrap to zero without carrying into byte 11.
 void ctr32Xor(const SivKeys& keys, const uint8_t counterBlock[16], MutableByteView data);
 
-// The receive side in one pass: ctr32Xor(data), then gmacFolded over the result.
+// The receive side in one pass: out = in ^ the keystream (out may be in.data()), and the
+// folded GMAC of (aad16 ‖ out) into tag.
 void ctr32XorThenGmacFolded(const SivKeys& keys, const uint8_t counterBlock[16], const uint8_t iv[8],
-                            const uint8_t aad16[16], MutableByteView data, uint8_t out[8]);
+                            const uint8_t aad16[16], ByteView in, uint8_t* out, uint8_t tag[8]);
 
 }  // namespace zt::vaes

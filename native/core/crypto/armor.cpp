@@ -163,12 +163,15 @@ struct PeerCipher::Aes {
     aesCtr32Xor(k1Encrypt.get(), counterBlock, data);
   }
 
-  // Receive: decrypts data, then the folded GMAC of the plaintext (one pass with VAES).
+  // Receive: decrypts in into out (which may be in), then the folded GMAC of the plaintext
+  // (one pass with VAES).
   void ctr32XorThenGmacFolded(const uint8_t counterBlock[16], const uint8_t iv[8], const uint8_t aad16[16],
-                              MutableByteView data, uint8_t out[8]) {
-    if (vector) return vaes::ctr32XorThenGmacFolded(*vector, counterBlock, iv, aad16, data, out);
-    aesCtr32Xor(k1Encrypt.get(), counterBlock, data);
-    gmacFolded(iv, aad16, data, out);
+                              ByteView in, uint8_t* out, uint8_t tag[8]) {
+    if (vector) return vaes::ctr32XorThenGmacFolded(*vector, counterBlock, iv, aad16, in, out, tag);
+    MutableByteView plain(out, in.size());
+    if (out != in.data()) std::memcpy(out, in.data(), in.size());
+    aesCtr32Xor(k1Encrypt.get(), counterBlock, plain);
+    gmacFolded(iv, aad16, plain, tag);
   }
 };
 
@@ -236,10 +239,14 @@ void PeerCipher::armor(MutableByteView packet, Cipher cipher) {
   sodium_memzero(key, sizeof key);
 }
 
-bool PeerCipher::dearmor(MutableByteView packet) {
-  if (packet.size() <= kArmored) return false;
+bool PeerCipher::dearmor(MutableByteView packet) { return dearmor(packet, packet.data()); }
+
+bool PeerCipher::dearmor(ByteView wirePacket, uint8_t* out) {
+  if (wirePacket.size() <= kArmored) return false;
+  Cipher cipher = Cipher((wirePacket[kFlags] & kCipherMask) >> 3);
+  if (out != wirePacket.data()) std::memcpy(out, wirePacket.data(), cipher == Cipher::AesGmacSiv ? kArmored : wirePacket.size());
+  MutableByteView packet(out, wirePacket.size());
   MutableByteView armored = packet.subspan(kArmored);
-  Cipher cipher = Cipher((packet[kFlags] & kCipherMask) >> 3);
 
   if (cipher == Cipher::AesGmacSiv) {
     uint8_t e[16], ivAndTag[16], aad[16], tag[8];
@@ -248,7 +255,7 @@ bool PeerCipher::dearmor(MutableByteView packet) {
     aes_->decryptK1(e, ivAndTag);
     e[12] &= 0x7f;
     sivHeader(packet, aad);
-    aes_->ctr32XorThenGmacFolded(e, ivAndTag, aad, armored, tag);
+    aes_->ctr32XorThenGmacFolded(e, ivAndTag, aad, wirePacket.subspan(kArmored), armored.data(), tag);
     return CRYPTO_memcmp(tag, ivAndTag + 8, 8) == 0;
   }
   if (cipher != Cipher::Poly1305 && cipher != Cipher::Salsa2012Poly1305) return false;
@@ -279,7 +286,10 @@ uint64_t randomU64() {
 
 uint64_t RandomPool::next() {
   if (used_ == values_.size()) {
-    randomBytes({reinterpret_cast<uint8_t*>(values_.data()), sizeof values_});
+    uint8_t seed[randombytes_SEEDBYTES];
+    randomBytes(seed);
+    randombytes_buf_deterministic(values_.data(), sizeof values_, seed);
+    sodium_memzero(seed, sizeof seed);
     used_ = 0;
   }
   return values_[used_++];

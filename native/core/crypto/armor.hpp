@@ -32,6 +32,9 @@ class PeerCipher {
   // Verifies the MAC for the cipher in the flags byte and decrypts in place. False (packet
   // left in an unspecified state) if it does not authenticate or uses suite 2.
   bool dearmor(MutableByteView packet);
+  // The same, opening wirePacket into out (wirePacket.size() bytes, or wirePacket itself): on
+  // receive this saves copying the datagram before decrypting it.
+  bool dearmor(ByteView wirePacket, uint8_t* out);
 
   const SymmetricKey& key() const { return key_; }
 
@@ -47,16 +50,17 @@ void salsa2012Xor(MutableByteView data, const uint8_t key[32], const uint8_t non
 void randomBytes(MutableByteView out);
 uint64_t randomU64();
 
-// Random 64-bit values (packet ids) from the same source, drawn a batch at a time: libsodium
-// makes one getrandom system call per request, which cost more than a frame's cipher work.
-// One per Node (not thread-safe).
+// Random 64-bit values (packet ids), a batch at a time: libsodium makes one getrandom system
+// call per request, which cost more than a frame's cipher work, and the kernel's generic ChaCha
+// is slow per byte; so each batch is ChaCha20 output (libsodium's, vectorised) under a fresh
+// 32-byte key from the system. One per Node (not thread-safe).
 class RandomPool {
  public:
   uint64_t next();
 
  private:
-  std::array<uint64_t, 64> values_{};
-  size_t used_ = 64;
+  std::array<uint64_t, 512> values_{};
+  size_t used_ = values_.size();
 };
 
 }  // namespace zt

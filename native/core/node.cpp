@@ -735,7 +735,12 @@ void Node::Impl::runReleased(int64_t now) {
 Writer Node::Impl::startPacket(Address destination, Verb verb) {
   tx.clear();
   Writer w(std::move(tx));
-  w.u64(packetIds.next()).u40(destination.value).u40(self.address().value).u8(0).u64(0).u8(uint8_t(verb));
+  uint8_t header[wire::kPayloadOffset] = {};  // id, destination, source, flags and MAC (0), verb: one append
+  storeU64(header, packetIds.next());
+  storeU40(header + wire::kDestinationOffset, destination.value);
+  storeU40(header + wire::kSourceOffset, self.address().value);
+  header[wire::kVerbOffset] = uint8_t(verb);
+  w.bytes(header);
   return w;
 }
 
@@ -894,14 +899,11 @@ void Node::Impl::pingCheck(int64_t now) {
 }
 
 void Node::Impl::housekeeping(int64_t now) {
-  auto& peers = topology.peers();
-  for (auto it = peers.begin(); it != peers.end();) {
-    Peer& peer = *it->second;
+  topology.forget([&](Peer& peer) {
     peer.forgetExpiredPaths(now);
     const bool idle = now - peer.lastReceive >= kPeerExpiry && peer.paths().empty();
-    if (idle && !topology.isRoot(peer.address()) && !whois.pending(peer.address())) it = peers.erase(it);
-    else ++it;
-  }
+    return idle && !topology.isRoot(peer.address()) && !whois.pending(peer.address());
+  });
   identityChecks.clear();
   std::erase_if(hintHellos, [now](const auto& e) { return now - e.second >= kHintHelloInterval; });
   std::erase_if(rendezvousSent, [now](const auto& e) { return now - e.second >= kRendezvousInterval; });

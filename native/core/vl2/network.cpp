@@ -525,7 +525,12 @@ void Network::sendUnicast(int64_t now, uint64_t srcMac, uint64_t dstMac, uint16_
   }
   pushCredentialsIfDue(now, to, false);
   if (srcMac != mac_) return sendExtFrame(now, to, 0x00, srcMac, dstMac, etherType, payload, false);
-  env_.send(now, to, Verb::Frame, [&](Writer& w) { w.u64(id_).u16(etherType).bytes(payload); }, {});
+  env_.send(now, to, Verb::Frame, [&](Writer& w) {
+    uint8_t head[10];  // network id and ethertype in one append, then the payload
+    storeU64(head, id_);
+    storeU16(head + 8, etherType);
+    w.bytes(head).bytes(payload);
+  }, {});
 }
 
 void Network::sendBridged(int64_t now, uint64_t srcMac, uint64_t dstMac, uint16_t etherType, ByteView payload) {

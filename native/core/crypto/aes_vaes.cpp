@@ -11,6 +11,7 @@
 #include <cstring>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 
 #define ZT_VAES __attribute__((target("aes,pclmul,avx2,vaes,vpclmulqdq"), always_inline)) inline
@@ -19,9 +20,15 @@
 namespace zt::vaes {
 
 bool supported() {
-  static const bool has = __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul") &&
-                          __builtin_cpu_supports("avx2") && __builtin_cpu_supports("vaes") &&
-                          __builtin_cpu_supports("vpclmulqdq");
+  static const bool has = [] {
+    // VAES and VPCLMULQDQ from CPUID leaf 7 (ECX bits 9 and 10): clang's __builtin_cpu_supports
+    // does not know them. "avx2" also checks that the OS saves the 256-bit registers.
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+    const bool vaes = ecx & (1u << 9), vpclmulqdq = ecx & (1u << 10);
+    return vaes && vpclmulqdq && __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul") &&
+           __builtin_cpu_supports("avx2");
+  }();
   return has;
 }
 

@@ -285,6 +285,11 @@ TEST_P(CryptoArmorEngines, RoundTripAndTamperDetection) {
       ASSERT_TRUE(receiver.dearmor(opened));
       EXPECT_EQ(Bytes(opened.begin() + 27, opened.end()), Bytes(plain.begin() + 27, plain.end()));
       EXPECT_EQ(Bytes(opened.begin() + 8, opened.begin() + 18), Bytes(plain.begin() + 8, plain.begin() + 18));
+      Bytes elsewhere(wire.size(), 0xee);  // opened into another buffer, the datagram untouched
+      const Bytes sent = wire;
+      ASSERT_TRUE(receiver.dearmor(ByteView(wire), elsewhere.data()));
+      EXPECT_EQ(elsewhere, opened);
+      EXPECT_EQ(wire, sent);
 
       for (uint8_t hop = 1; hop < 8; ++hop) {  // relays change only the hop bits
         Bytes relayed = wire;

@@ -135,7 +135,7 @@ struct Node::Impl {
   bool trustedPath(int64_t sock, const InetAddress& from, int64_t now);
   void relay(int64_t now, int64_t sock, const InetAddress& from, ByteView data, bool fragment);
   void learnPath(int64_t now, Peer& peer, int64_t sock, const InetAddress& from);
-  void handlePacket(int64_t now, int64_t sock, const InetAddress& from, MutableByteView pkt);
+  void handlePacket(int64_t now, int64_t sock, const InetAddress& from, ByteView pkt, uint8_t* opened);
   void dispatch(int64_t now, int64_t sock, const InetAddress& from, Peer& peer, ByteView pkt, uint64_t wireId);
   void handleHello(int64_t now, int64_t sock, const InetAddress& from, MutableByteView pkt);
   void answerCollision(int64_t now, int64_t sock, const InetAddress& from, MutableByteView pkt,
@@ -350,7 +350,7 @@ void Node::Impl::receive(int64_t now, int64_t sock, const InetAddress& from, Byt
       if (!header) return drop(DropReason::BadFragment);
       if (header->destination != self.address()) return relay(now, sock, from, data, true);
       if (std::optional<MutableByteView> whole = reassembler.addFragment(data, now))
-        handlePacket(now, sock, from, *whole);
+        handlePacket(now, sock, from, *whole, whole->data());
       return;
     }
     case wire::DatagramKind::Packet:
@@ -358,11 +358,11 @@ void Node::Impl::receive(int64_t now, int64_t sock, const InetAddress& from, Byt
   }
   if (wire::destination(data) != self.address()) return relay(now, sock, from, data, false);
   if (wire::fragmented(data)) {
-    if (std::optional<MutableByteView> whole = reassembler.addHead(data, now)) handlePacket(now, sock, from, *whole);
+    if (std::optional<MutableByteView> whole = reassembler.addHead(data, now))
+      handlePacket(now, sock, from, *whole, whole->data());
     return;
   }
-  std::copy(data.begin(), data.end(), rx.begin());
-  handlePacket(now, sock, from, MutableByteView(rx.data(), data.size()));
+  handlePacket(now, sock, from, data, rx.data());
 }
 
 bool Node::Impl::trustedPath(int64_t sock, const InetAddress& from, int64_t now) {
@@ -406,12 +406,16 @@ void Node::Impl::learnPath(int64_t now, Peer& peer, int64_t sock, const InetAddr
   }
 }
 
-void Node::Impl::handlePacket(int64_t now, int64_t sock, const InetAddress& from, MutableByteView pkt) {
+// pkt: the packet as it arrived; opened: where it is decrypted (pkt.size() bytes, which may be
+// pkt's own, as for reassembled packets).
+void Node::Impl::handlePacket(int64_t now, int64_t sock, const InetAddress& from, ByteView pkt, uint8_t* opened) {
   const Address src = wire::source(pkt);
   if (src == self.address()) return drop(DropReason::FromSelf);
   if (src.reserved()) return drop(DropReason::Malformed);
-  if (wire::cipher(pkt) == Cipher::Poly1305 && wire::verb(pkt) == uint8_t(Verb::Hello))
-    return handleHello(now, sock, from, pkt);
+  if (wire::cipher(pkt) == Cipher::Poly1305 && wire::verb(pkt) == uint8_t(Verb::Hello)) {
+    if (opened != pkt.data()) std::copy(pkt.begin(), pkt.end(), opened);
+    return handleHello(now, sock, from, MutableByteView(opened, pkt.size()));
+  }
   Peer* peer = topology.find(src);
   if (!peer) {
     if (!whois.hold(now, {src, false, Bytes(pkt.begin(), pkt.end()), sock, from}))
@@ -422,11 +426,11 @@ void Node::Impl::handlePacket(int64_t now, int64_t sock, const InetAddress& from
   const unsigned hops = wire::hops(pkt);
   const Cipher cipher = wire::cipher(pkt);
   // Only HELLO may travel unencrypted; everything else must be suite 1 or 3.
-  if (cipher == Cipher::Poly1305 || !peer->cipher().dearmor(pkt)) return drop(DropReason::NotAuthenticated);
+  if (cipher == Cipher::Poly1305 || !peer->cipher().dearmor(pkt, opened)) return drop(DropReason::NotAuthenticated);
   if (!peer->replay().accept(wireId)) return drop(DropReason::Replay);
-  ByteView packet = pkt;
-  if (wire::compressed(pkt)) {
-    Result<size_t> length = wire::decompressPacket(pkt, plain);
+  ByteView packet(opened, pkt.size());
+  if (wire::compressed(packet)) {
+    Result<size_t> length = wire::decompressPacket(packet, plain);
     if (!length) return drop(DropReason::BadCompression);
     packet = ByteView(plain.data(), *length);
   }
@@ -718,8 +722,7 @@ void Node::Impl::runReleased(int64_t now) {
       if (held.outbound) {
         send(now, *peer, Verb(held.data[0]), wire::Opaque{ByteView(held.data).subspan(1)}, held.expectReply);
       } else {
-        std::copy(held.data.begin(), held.data.end(), rx.begin());
-        handlePacket(now, held.localSocket, held.remote, MutableByteView(rx.data(), held.data.size()));
+        handlePacket(now, held.localSocket, held.remote, held.data, rx.data());
       }
     }
   }
@@ -732,7 +735,12 @@ void Node::Impl::runReleased(int64_t now) {
 Writer Node::Impl::startPacket(Address destination, Verb verb) {
   tx.clear();
   Writer w(std::move(tx));
-  w.u64(packetIds.next()).u40(destination.value).u40(self.address().value).u8(0).u64(0).u8(uint8_t(verb));
+  uint8_t header[wire::kPayloadOffset] = {};  // id, destination, source, flags and MAC (0), verb: one append
+  storeU64(header, packetIds.next());
+  storeU40(header + wire::kDestinationOffset, destination.value);
+  storeU40(header + wire::kSourceOffset, self.address().value);
+  header[wire::kVerbOffset] = uint8_t(verb);
+  w.bytes(header);
   return w;
 }
 
@@ -891,14 +899,11 @@ void Node::Impl::pingCheck(int64_t now) {
 }
 
 void Node::Impl::housekeeping(int64_t now) {
-  auto& peers = topology.peers();
-  for (auto it = peers.begin(); it != peers.end();) {
-    Peer& peer = *it->second;
+  topology.forget([&](Peer& peer) {
     peer.forgetExpiredPaths(now);
     const bool idle = now - peer.lastReceive >= kPeerExpiry && peer.paths().empty();
-    if (idle && !topology.isRoot(peer.address()) && !whois.pending(peer.address())) it = peers.erase(it);
-    else ++it;
-  }
+    return idle && !topology.isRoot(peer.address()) && !whois.pending(peer.address());
+  });
   identityChecks.clear();
   std::erase_if(hintHellos, [now](const auto& e) { return now - e.second >= kHintHelloInterval; });
   std::erase_if(rendezvousSent, [now](const auto& e) { return now - e.second >= kRendezvousInterval; });

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "crypto/aes_ctr32.hpp"
+#include "crypto/aes_vaes.hpp"
 #include "crypto/armor.hpp"
 #include "crypto/identity.hpp"
 
@@ -249,8 +250,22 @@ SymmetricKey sampleKey() {
   return k;
 }
 
-TEST(CryptoArmor, RoundTripAndTamperDetection) {
-  PeerCipher sender(sampleKey()), receiver(sampleKey());
+// Both suite-3 engines where the CPU has VAES, OpenSSL's alone where it does not.
+std::vector<AesEngine> enginesHere() {
+  if (vaes::supported()) return {AesEngine::Fastest, AesEngine::OpenSsl};
+  return {AesEngine::OpenSsl};
+}
+
+std::string engineName(const testing::TestParamInfo<AesEngine>& info) {
+  return info.param == AesEngine::OpenSsl ? "OpenSsl" : "Vaes";
+}
+
+class CryptoArmorEngines : public testing::TestWithParam<AesEngine> {};
+INSTANTIATE_TEST_SUITE_P(Engines, CryptoArmorEngines, testing::ValuesIn(enginesHere()),
+                         engineName);
+
+TEST_P(CryptoArmorEngines, RoundTripAndTamperDetection) {
+  PeerCipher sender(sampleKey(), GetParam()), receiver(sampleKey(), GetParam());
   for (Cipher suite : {Cipher::Poly1305, Cipher::Salsa2012Poly1305, Cipher::AesGmacSiv}) {
     for (size_t payload : {0u, 1u, 15u, 16u, 63u, 64u, 65u, 1372u, 2800u}) {
       SCOPED_TRACE(testing::Message() << "suite " << int(suite) << " payload " << payload);
@@ -270,6 +285,11 @@ TEST(CryptoArmor, RoundTripAndTamperDetection) {
       ASSERT_TRUE(receiver.dearmor(opened));
       EXPECT_EQ(Bytes(opened.begin() + 27, opened.end()), Bytes(plain.begin() + 27, plain.end()));
       EXPECT_EQ(Bytes(opened.begin() + 8, opened.begin() + 18), Bytes(plain.begin() + 8, plain.begin() + 18));
+      Bytes elsewhere(wire.size(), 0xee);  // opened into another buffer, the datagram untouched
+      const Bytes sent = wire;
+      ASSERT_TRUE(receiver.dearmor(ByteView(wire), elsewhere.data()));
+      EXPECT_EQ(elsewhere, opened);
+      EXPECT_EQ(wire, sent);
 
       for (uint8_t hop = 1; hop < 8; ++hop) {  // relays change only the hop bits
         Bytes relayed = wire;
@@ -288,7 +308,7 @@ TEST(CryptoArmor, RoundTripAndTamperDetection) {
       EXPECT_FALSE(receiver.dearmor(truncated));
     }
   }
-  PeerCipher stranger(SymmetricKey{});
+  PeerCipher stranger(SymmetricKey{}, GetParam());
   Bytes wire = samplePacket(100, 1);
   sender.armor(wire, Cipher::AesGmacSiv);
   EXPECT_FALSE(stranger.dearmor(wire));
@@ -342,10 +362,67 @@ TEST(CryptoArmor, CtrCounterWrapsInLast32BitsOnly) {
   EVP_CIPHER_CTX_free(ecb);
 }
 
+// The VAES primitives against OpenSSL's: single blocks both ways, and the 32-bit counter across
+// its wrap at every length up to a few blocks past the 16-block stride.
+TEST(CryptoArmor, VaesBlocksAndCtrMatchOpenSsl) {
+  if (!vaes::supported()) GTEST_SKIP() << "no VAES/VPCLMULQDQ on this CPU";
+  const uint8_t key[32] = {9, 8, 7, 6, 5};
+  auto keys = std::make_unique<vaes::SivKeys>();
+  vaes::expandKeys(key, key, *keys);
+  EVP_CIPHER_CTX* ecb = EVP_CIPHER_CTX_new();
+  ASSERT_EQ(EVP_EncryptInit_ex(ecb, EVP_aes_256_ecb(), nullptr, key, nullptr), 1);
+  EVP_CIPHER_CTX_set_padding(ecb, 0);
+  uint8_t in[16], ours[16], theirs[16], back[16];
+  for (int i = 0; i < 16; ++i) in[i] = uint8_t(i * 17 + 1);
+  int len = 0;
+  ASSERT_EQ(EVP_EncryptUpdate(ecb, theirs, &len, in, 16), 1);
+  vaes::encryptK1(*keys, in, ours);
+  EXPECT_EQ(toHex(ByteView(ours, 16)), toHex(ByteView(theirs, 16)));
+  vaes::decryptK1(*keys, ours, back);
+  EXPECT_EQ(toHex(ByteView(back, 16)), toHex(ByteView(in, 16)));
+
+  uint8_t counter[16];
+  for (int i = 0; i < 16; ++i) counter[i] = uint8_t(0x40 + i);
+  for (uint32_t first : {0u, 0xfffffff0u, 0xffffffffu}) {
+    for (int i = 0; i < 4; ++i) counter[12 + i] = uint8_t(first >> (24 - 8 * i));
+    for (size_t length = 0; length <= 20 * 16 + 1; ++length) {
+      Bytes a(length), b(length);
+      for (size_t i = 0; i < length; ++i) a[i] = b[i] = uint8_t(i * 3);
+      aesCtr32Xor(ecb, counter, a);
+      vaes::ctr32Xor(*keys, counter, b);
+      ASSERT_EQ(toHex(b), toHex(a)) << "first counter " << first << ", " << length << " bytes";
+    }
+  }
+  EVP_CIPHER_CTX_free(ecb);
+}
+
+// Suite 3 on VAES gives OpenSSL's bytes for every length around the block and stride edges, and
+// each opens the other's packets.
+TEST(CryptoArmor, VaesSuite3MatchesOpenSsl) {
+  if (!vaes::supported()) GTEST_SKIP() << "no VAES/VPCLMULQDQ on this CPU";
+  PeerCipher fast(sampleKey(), AesEngine::Fastest), reference(sampleKey(), AesEngine::OpenSsl);
+  for (size_t payload = 0; payload <= 600; ++payload) {
+    for (size_t seed : {1u, 2u}) {
+      SCOPED_TRACE(testing::Message() << "payload " << payload << " seed " << seed);
+      const Bytes plain = samplePacket(payload, payload * 7 + seed);
+      Bytes ours = plain, theirs = plain;
+      fast.armor(ours, Cipher::AesGmacSiv);
+      reference.armor(theirs, Cipher::AesGmacSiv);
+      ASSERT_EQ(toHex(ours), toHex(theirs));
+      Bytes forged = ours;
+      forged[forged.size() - 1] ^= 1;
+      ASSERT_FALSE(fast.dearmor(forged));
+      ASSERT_TRUE(reference.dearmor(ours));
+      ASSERT_TRUE(fast.dearmor(theirs));
+      ASSERT_EQ(Bytes(theirs.begin() + 27, theirs.end()), Bytes(plain.begin() + 27, plain.end()));
+    }
+  }
+}
+
 // The identities of one capture, by address, and a cipher per (source, destination) pair.
 class CaptureKeys {
  public:
-  explicit CaptureKeys(const std::string& dir) {
+  CaptureKeys(const std::string& dir, AesEngine engine) : engine_(engine) {
     for (const char* node : {"root", "ctl", "m1", "m2", "m3"}) {
       std::string base = std::string(ZT_VECTORS) + "/" + dir + "/" + node + ".identity.";
       if (!std::ifstream(base + "secret")) continue;
@@ -363,11 +440,12 @@ class CaptureKeys {
     if (a == secrets_.end() || b == secrets_.end()) return nullptr;
     auto agreed = a->second.agree(b->second.publicOnly());
     if (!agreed) return nullptr;
-    return (ciphers_[key] = std::make_unique<PeerCipher>(*agreed)).get();
+    return (ciphers_[key] = std::make_unique<PeerCipher>(*agreed, engine_)).get();
   }
   size_t nodes() const { return secrets_.size(); }
 
  private:
+  AesEngine engine_;
   std::map<std::string, Identity> secrets_;
   std::map<std::string, std::unique_ptr<PeerCipher>> ciphers_;
 };
@@ -375,8 +453,8 @@ class CaptureKeys {
 // Opens every authenticated packet of a capture (fragmented ones from their reassembled bytes)
 // and compares the result with 1.14's plaintext where it is not LZ4-compressed.
 // (Suite 3's output depends on the packet id before armoring, which the capture does not show.)
-void dearmorCapture(const std::string& dir) {
-  CaptureKeys keys(dir);
+void dearmorCapture(const std::string& dir, AesEngine engine) {
+  CaptureKeys keys(dir, engine);
   ASSERT_GE(keys.nodes(), 4u);
   std::ifstream in(std::string(ZT_VECTORS) + "/" + dir + "/session.jsonl");
   ASSERT_TRUE(in);
@@ -425,8 +503,11 @@ void dearmorCapture(const std::string& dir) {
   EXPECT_EQ(reassembled, 4);
 }
 
-TEST(CryptoArmorVectors, SessionCaptureOpens) { dearmorCapture("session"); }
-TEST(CryptoArmorVectors, RichCaptureOpens) { dearmorCapture("rich"); }
+class CryptoArmorVectors : public CryptoArmorEngines {};
+INSTANTIATE_TEST_SUITE_P(Engines, CryptoArmorVectors, testing::ValuesIn(enginesHere()),
+                         engineName);
+TEST_P(CryptoArmorVectors, SessionCaptureOpens) { dearmorCapture("session", GetParam()); }
+TEST_P(CryptoArmorVectors, RichCaptureOpens) { dearmorCapture("rich", GetParam()); }
 
 }  // namespace
 }  // namespace zt

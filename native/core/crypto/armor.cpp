@@ -1,9 +1,10 @@
 // Packet armoring, suites 0/1 (Salsa20/12 + Poly1305) and 3 (AES-GMAC-SIV), per
-// vl1-identity-crypto.md section 5. OpenSSL contexts are keyed once per peer and nothing is
-// allocated per packet. Per-packet EVP re-initialisation costs about a microsecond in OpenSSL 3
-// (parameter lookups), more than AES on a whole packet, so the hot path only calls
-// EVP_EncryptUpdate on pre-keyed ECB contexts: GMAC runs on OpenSSL's GCM engine (modes.h, with
-// its CLMUL GHASH) fed by the K0 context, and CTR encrypts counter blocks under K1.
+// vl1-identity-crypto.md section 5. Keys are expanded once per peer and nothing is allocated per
+// packet. Suite 3 runs on crypto/aes_vaes.hpp where the CPU has VAES and VPCLMULQDQ, else on
+// OpenSSL. Per-packet EVP re-initialisation costs about a microsecond in OpenSSL 3 (parameter
+// lookups), more than AES on a whole packet, so the OpenSSL path only calls EVP_EncryptUpdate on
+// pre-keyed ECB contexts: GMAC runs on OpenSSL's GCM engine (modes.h, with its CLMUL GHASH) fed
+// by the K0 context, and CTR encrypts counter blocks under K1.
 #include "crypto/armor.hpp"
 
 #include <openssl/crypto.h>
@@ -15,6 +16,7 @@
 #include <stdexcept>
 
 #include "crypto/aes_ctr32.hpp"
+#include "crypto/aes_vaes.hpp"
 #include "crypto/keystream.hpp"
 #include "wire/packet.hpp"
 
@@ -96,18 +98,32 @@ struct GcmRelease {
 
 }  // namespace
 
-// K0 keys the GMAC, K1 the ECB block and the CTR stream.
+struct SivKeysErase {
+  void operator()(vaes::SivKeys* keys) const {
+    OPENSSL_cleanse(keys, sizeof *keys);
+    delete keys;
+  }
+};
+
+// K0 keys the GMAC, K1 the SIV block and the CTR stream: as VAES round keys where the CPU has
+// VAES, else in OpenSSL contexts (ECB, and OpenSSL's GCM engine fed by the K0 context).
 struct PeerCipher::Aes {
+  std::unique_ptr<vaes::SivKeys, SivKeysErase> vector;
   Context k0, k1Encrypt, k1Decrypt;
   std::unique_ptr<GCM128_CONTEXT, GcmRelease> gmac;
 
-  explicit Aes(const SymmetricKey& key) {
+  Aes(const SymmetricKey& key, AesEngine engine) {
     std::array<uint8_t, 32> k0Key = deriveAesKey(key, '0'), k1Key = deriveAesKey(key, '1');
-    k0 = newContext(EVP_aes_256_ecb(), k0Key.data(), true);
-    k1Encrypt = newContext(EVP_aes_256_ecb(), k1Key.data(), true);
-    k1Decrypt = newContext(EVP_aes_256_ecb(), k1Key.data(), false);
-    gmac.reset(CRYPTO_gcm128_new(k0.get(), ecbBlock));
-    if (!gmac) opensslFailure("CRYPTO_gcm128_new");
+    if (engine == AesEngine::Fastest && vaes::supported()) {
+      vector.reset(new vaes::SivKeys);
+      vaes::expandKeys(k0Key.data(), k1Key.data(), *vector);
+    } else {
+      k0 = newContext(EVP_aes_256_ecb(), k0Key.data(), true);
+      k1Encrypt = newContext(EVP_aes_256_ecb(), k1Key.data(), true);
+      k1Decrypt = newContext(EVP_aes_256_ecb(), k1Key.data(), false);
+      gmac.reset(CRYPTO_gcm128_new(k0.get(), ecbBlock));
+      if (!gmac) opensslFailure("CRYPTO_gcm128_new");
+    }
     OPENSSL_cleanse(k0Key.data(), k0Key.size());
     OPENSSL_cleanse(k1Key.data(), k1Key.size());
   }
@@ -119,6 +135,7 @@ struct PeerCipher::Aes {
 
   // T[0..8) XOR T[8..16) of the GMAC over (aad16 ‖ data) with nonce iv ‖ 00000000.
   void gmacFolded(const uint8_t iv[8], const uint8_t aad16[16], ByteView data, uint8_t out[8]) {
+    if (vector) return vaes::gmacFolded(*vector, iv, aad16, data, out);
     uint8_t nonce[12] = {};
     std::memcpy(nonce, iv, 8);
     uint8_t tag[16];
@@ -130,9 +147,37 @@ struct PeerCipher::Aes {
     CRYPTO_gcm128_tag(gcm, tag, sizeof tag);
     for (int i = 0; i < 8; ++i) out[i] = tag[i] ^ tag[i + 8];
   }
+
+  void encryptK1(const uint8_t in[16], uint8_t out[16]) {
+    if (vector) return vaes::encryptK1(*vector, in, out);
+    block(k1Encrypt, in, out);
+  }
+
+  void decryptK1(const uint8_t in[16], uint8_t out[16]) {
+    if (vector) return vaes::decryptK1(*vector, in, out);
+    block(k1Decrypt, in, out);
+  }
+
+  void ctr32Xor(const uint8_t counterBlock[16], MutableByteView data) {
+    if (vector) return vaes::ctr32Xor(*vector, counterBlock, data);
+    aesCtr32Xor(k1Encrypt.get(), counterBlock, data);
+  }
+
+  // Receive: decrypts in into out (which may be in), then the folded GMAC of the plaintext
+  // (one pass with VAES).
+  void ctr32XorThenGmacFolded(const uint8_t counterBlock[16], const uint8_t iv[8], const uint8_t aad16[16],
+                              ByteView in, uint8_t* out, uint8_t tag[8]) {
+    if (vector) return vaes::ctr32XorThenGmacFolded(*vector, counterBlock, iv, aad16, in, out, tag);
+    MutableByteView plain(out, in.size());
+    if (out != in.data()) std::memcpy(out, in.data(), in.size());
+    aesCtr32Xor(k1Encrypt.get(), counterBlock, plain);
+    gmacFolded(iv, aad16, plain, tag);
+  }
 };
 
-PeerCipher::PeerCipher(const SymmetricKey& key) : key_(key), aes_(std::make_unique<Aes>(key)) { ensureSodium(); }
+PeerCipher::PeerCipher(const SymmetricKey& key, AesEngine engine) : key_(key), aes_(std::make_unique<Aes>(key, engine)) {
+  ensureSodium();
+}
 
 PeerCipher::~PeerCipher() { sodium_memzero(key_.data(), key_.size()); }
 
@@ -179,11 +224,11 @@ void PeerCipher::armor(MutableByteView packet, Cipher cipher) {
     sivHeader(packet, aad);
     std::memcpy(ivAndTag, packet.data(), 8);
     aes_->gmacFolded(ivAndTag, aad, armored, ivAndTag + 8);
-    Aes::block(aes_->k1Encrypt, ivAndTag, e);
+    aes_->encryptK1(ivAndTag, e);
     std::memcpy(packet.data(), e, 8);
     std::memcpy(packet.data() + kMac, e + 8, 8);
     e[12] &= 0x7f;
-    aesCtr32Xor(aes_->k1Encrypt.get(), e, armored);
+    aes_->ctr32Xor(e, armored);
     return;
   }
 
@@ -194,20 +239,23 @@ void PeerCipher::armor(MutableByteView packet, Cipher cipher) {
   sodium_memzero(key, sizeof key);
 }
 
-bool PeerCipher::dearmor(MutableByteView packet) {
-  if (packet.size() <= kArmored) return false;
+bool PeerCipher::dearmor(MutableByteView packet) { return dearmor(packet, packet.data()); }
+
+bool PeerCipher::dearmor(ByteView wirePacket, uint8_t* out) {
+  if (wirePacket.size() <= kArmored) return false;
+  Cipher cipher = Cipher((wirePacket[kFlags] & kCipherMask) >> 3);
+  if (out != wirePacket.data()) std::memcpy(out, wirePacket.data(), cipher == Cipher::AesGmacSiv ? kArmored : wirePacket.size());
+  MutableByteView packet(out, wirePacket.size());
   MutableByteView armored = packet.subspan(kArmored);
-  Cipher cipher = Cipher((packet[kFlags] & kCipherMask) >> 3);
 
   if (cipher == Cipher::AesGmacSiv) {
     uint8_t e[16], ivAndTag[16], aad[16], tag[8];
     std::memcpy(e, packet.data(), 8);
     std::memcpy(e + 8, packet.data() + kMac, 8);
-    Aes::block(aes_->k1Decrypt, e, ivAndTag);
+    aes_->decryptK1(e, ivAndTag);
     e[12] &= 0x7f;
-    aesCtr32Xor(aes_->k1Encrypt.get(), e, armored);
     sivHeader(packet, aad);
-    aes_->gmacFolded(ivAndTag, aad, armored, tag);
+    aes_->ctr32XorThenGmacFolded(e, ivAndTag, aad, wirePacket.subspan(kArmored), armored.data(), tag);
     return CRYPTO_memcmp(tag, ivAndTag + 8, 8) == 0;
   }
   if (cipher != Cipher::Poly1305 && cipher != Cipher::Salsa2012Poly1305) return false;
@@ -238,7 +286,10 @@ uint64_t randomU64() {
 
 uint64_t RandomPool::next() {
   if (used_ == values_.size()) {
-    randomBytes({reinterpret_cast<uint8_t*>(values_.data()), sizeof values_});
+    uint8_t seed[randombytes_SEEDBYTES];
+    randomBytes(seed);
+    randombytes_buf_deterministic(values_.data(), sizeof values_, seed);
+    sodium_memzero(seed, sizeof seed);
     used_ = 0;
   }
   return values_[used_++];

@@ -2,6 +2,7 @@
 // Poly1305) and 3 (AES-GMAC-SIV). One PeerCipher per peer holds the agreed key and the expanded
 // AES keys, built once, so the per-packet path does no key setup and no allocation. A PeerCipher
 // reuses its OpenSSL contexts for every packet: use one from one thread at a time.
+// Suite 3 runs on VAES/VPCLMULQDQ (crypto/aes_vaes.hpp) where the CPU has them, else on OpenSSL.
 #pragma once
 #include <array>
 #include <memory>
@@ -12,9 +13,13 @@ namespace zt {
 
 enum class Cipher : uint8_t { Poly1305 = 0, Salsa2012Poly1305 = 1, TrustedPath = 2, AesGmacSiv = 3 };
 
+// Which code runs suite 3: the fastest this CPU allows, or OpenSSL's (so tests can hold the two
+// against each other on a CPU that has both).
+enum class AesEngine : uint8_t { Fastest, OpenSsl };
+
 class PeerCipher {
  public:
-  explicit PeerCipher(const SymmetricKey& key);
+  explicit PeerCipher(const SymmetricKey& key, AesEngine engine = AesEngine::Fastest);
   ~PeerCipher();
   PeerCipher(const PeerCipher&) = delete;
   PeerCipher& operator=(const PeerCipher&) = delete;
@@ -27,11 +32,14 @@ class PeerCipher {
   // Verifies the MAC for the cipher in the flags byte and decrypts in place. False (packet
   // left in an unspecified state) if it does not authenticate or uses suite 2.
   bool dearmor(MutableByteView packet);
+  // The same, opening wirePacket into out (wirePacket.size() bytes, or wirePacket itself): on
+  // receive this saves copying the datagram before decrypting it.
+  bool dearmor(ByteView wirePacket, uint8_t* out);
 
   const SymmetricKey& key() const { return key_; }
 
  private:
-  struct Aes;  // OpenSSL contexts for K0 (GMAC) and K1 (ECB, CTR)
+  struct Aes;  // K0 (GMAC) and K1 (SIV block, CTR): VAES round keys, or OpenSSL contexts
   SymmetricKey key_;
   std::unique_ptr<Aes> aes_;
 };
@@ -42,16 +50,17 @@ void salsa2012Xor(MutableByteView data, const uint8_t key[32], const uint8_t non
 void randomBytes(MutableByteView out);
 uint64_t randomU64();
 
-// Random 64-bit values (packet ids) from the same source, drawn a batch at a time: libsodium
-// makes one getrandom system call per request, which cost more than a frame's cipher work.
-// One per Node (not thread-safe).
+// Random 64-bit values (packet ids), a batch at a time: libsodium makes one getrandom system
+// call per request, which cost more than a frame's cipher work, and the kernel's generic ChaCha
+// is slow per byte; so each batch is ChaCha20 output (libsodium's, vectorised) under a fresh
+// 32-byte key from the system. One per Node (not thread-safe).
 class RandomPool {
  public:
   uint64_t next();
 
  private:
-  std::array<uint64_t, 64> values_{};
-  size_t used_ = 64;
+  std::array<uint64_t, 512> values_{};
+  size_t used_ = values_.size();
 };
 
 }  // namespace zt

@@ -41,37 +41,6 @@ std::optional<Bytes> fromHex(std::string_view text) {
   return out;
 }
 
-ByteView Reader::bytes(size_t n) {
-  if (failed_ || data_.size() - pos_ < n) {
-    failed_ = true;
-    return {};
-  }
-  ByteView out = data_.subspan(pos_, n);
-  pos_ += n;
-  return out;
-}
-
-uint8_t Reader::u8() {
-  ByteView b = bytes(1);
-  return b.empty() ? 0 : b[0];
-}
-uint16_t Reader::u16() {
-  ByteView b = bytes(2);
-  return b.empty() ? 0 : loadU16(b.data());
-}
-uint32_t Reader::u32() {
-  ByteView b = bytes(4);
-  return b.empty() ? 0 : uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3];
-}
-uint64_t Reader::u40() {
-  ByteView b = bytes(5);
-  return b.empty() ? 0 : loadU40(b.data());
-}
-uint64_t Reader::u64() {
-  ByteView b = bytes(8);
-  return b.empty() ? 0 : loadU64(b.data());
-}
-
 Writer& Writer::u32(uint32_t v) {
   uint8_t b[4] = {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
   return bytes(b);

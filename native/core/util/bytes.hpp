@@ -96,6 +96,38 @@ inline void storeU64(uint8_t* p, uint64_t v) {
   for (int i = 7; i >= 0; --i, v >>= 8) p[i] = uint8_t(v);
 }
 
+// Inline: every packet read goes through these.
+inline ByteView Reader::bytes(size_t n) {
+  if (failed_ || data_.size() - pos_ < n) {
+    failed_ = true;
+    return {};
+  }
+  ByteView out = data_.subspan(pos_, n);
+  pos_ += n;
+  return out;
+}
+
+inline uint8_t Reader::u8() {
+  ByteView b = bytes(1);
+  return b.empty() ? 0 : b[0];
+}
+inline uint16_t Reader::u16() {
+  ByteView b = bytes(2);
+  return b.empty() ? 0 : loadU16(b.data());
+}
+inline uint32_t Reader::u32() {
+  ByteView b = bytes(4);
+  return b.empty() ? 0 : uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3];
+}
+inline uint64_t Reader::u40() {
+  ByteView b = bytes(5);
+  return b.empty() ? 0 : loadU40(b.data());
+}
+inline uint64_t Reader::u64() {
+  ByteView b = bytes(8);
+  return b.empty() ? 0 : loadU64(b.data());
+}
+
 // Inline: every packet built goes through these, a dozen fields per packet.
 inline Writer& Writer::bytes(ByteView v) {
   out_.insert(out_.end(), v.begin(), v.end());

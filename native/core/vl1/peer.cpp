@@ -5,7 +5,9 @@
 namespace zt::vl1 {
 
 bool ReplayWindow::accept(uint64_t id) {
-  if (std::find(ids_.begin(), ids_.end(), id) != ids_.end()) return false;
+  bool seen = false;  // no early exit: the compiler compares the whole window in vector registers
+  for (uint64_t known : ids_) seen |= known == id;
+  if (seen) return false;
   ids_[next_] = id;
   next_ = (next_ + 1) % ids_.size();
   return true;

@@ -2,14 +2,11 @@
 
 namespace zt::vl1 {
 
-Peer* Topology::find(Address a) {
+Peer* Topology::findAndRemember(Address a) const {
   auto it = peers_.find(a);
-  return it == peers_.end() ? nullptr : it->second.get();
-}
-
-const Peer* Topology::find(Address a) const {
-  auto it = peers_.find(a);
-  return it == peers_.end() ? nullptr : it->second.get();
+  if (it == peers_.end()) return nullptr;  // misses are not remembered: add() needs no invalidation
+  recent_[a.value % recent_.size()] = {a, it->second.get()};
+  return it->second.get();
 }
 
 Peer* Topology::add(const Identity& identity) {

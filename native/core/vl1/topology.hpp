@@ -1,6 +1,7 @@
 // The peers a node knows and the roots it trusts (from its planet and orbited moons), plus a
 // cache of identity proof-of-work verdicts (each check costs a 2 MiB memory-hard hash).
 #pragma once
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,14 +24,23 @@ class Topology {
  public:
   explicit Topology(const Identity& self) : self_(self) {}
 
-  Peer* find(Address a);
-  const Peer* find(Address a) const;
+  // Every packet sent or received looks its peer up, and a hash map bucket costs a division:
+  // the last few found are remembered (by their address's low bits).
+  Peer* find(Address a) const {
+    const Recent& recent = recent_[a.value % recent_.size()];
+    return recent.peer && recent.address == a ? recent.peer : findAndRemember(a);
+  }
   // Adds a peer for identity (agreeing the key once); returns the existing one if the same
   // identity is known; nullptr if the key cannot be agreed or a different identity holds the
   // address.
   Peer* add(const Identity& identity);
-  void remove(Address a) { peers_.erase(a); }
-  std::unordered_map<Address, std::unique_ptr<Peer>>& peers() { return peers_; }
+  void remove(Address a) { forget([a](const Peer& p) { return p.address() == a; }); }
+  // Removes the peers for which drop(peer) is true.
+  template <class Predicate>
+  void forget(Predicate drop) {
+    recent_.fill({});
+    std::erase_if(peers_, [&](const auto& entry) { return drop(*entry.second); });
+  }
   const std::unordered_map<Address, std::unique_ptr<Peer>>& peers() const { return peers_; }
 
   const World& planet() const { return planet_; }
@@ -51,9 +61,15 @@ class Topology {
 
  private:
   void rebuildRoots();
+  Peer* findAndRemember(Address a) const;
 
   Identity self_;
   std::unordered_map<Address, std::unique_ptr<Peer>> peers_;
+  struct Recent {
+    Address address;
+    Peer* peer = nullptr;
+  };
+  mutable std::array<Recent, 8> recent_{};
   World planet_;
   std::map<uint64_t, World> moons_;
   std::vector<RootEntry> roots_;

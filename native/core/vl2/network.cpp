@@ -351,9 +351,9 @@ void Network::receiveControllerError(int64_t now, Address sender, wire::ErrorCod
 // Credentials and gating (vl2-config-controller.md §7)
 // ================================================================================================
 
-bool Network::gatedIn(int64_t now, const Identity& peer) {
+Membership* Network::gatedIn(int64_t now, const Identity& peer) {
   Membership& m = membership(peer.address());
-  if (!m.gated(config(), peer)) return false;
+  if (!m.gated(config(), peer)) return nullptr;
   if (now - m.lastLikeSent >= kLikeInterval) {
     const std::vector<Address> up = upstreams(now);
     if (!std::binary_search(up.begin(), up.end(), peer.address())) {
@@ -361,7 +361,7 @@ bool Network::gatedIn(int64_t now, const Identity& peer) {
       announce(now, peer.address(), ownGroups());
     }
   }
-  return true;
+  return &m;
 }
 
 bool Network::gated(int64_t now, Address peer) {
@@ -431,11 +431,15 @@ void Network::receiveRevocation(int64_t now, Address sender, const Revocation& r
 // Unicast frames (frames file §2)
 // ================================================================================================
 
+// Rules that open with ACCEPT (the default) accept every frame, both ways, before any match, copy
+// or capability: the verdict needs nothing from the frame, and unicast skips the rules altogether.
+bool Network::acceptsEveryFrame() const {
+  return !config_->rules.empty() && config_->rules.front().type == RuleType::ActionAccept;
+}
+
 RulesVerdict Network::evaluate(FrameDirection direction, Address sender, Address receiver, uint64_t srcMac,
                                uint64_t dstMac, uint16_t etherType, ByteView payload, const Membership* peer) {
-  // Rules that open with ACCEPT (the default) accept every frame, both ways, before any match,
-  // copy or capability: the verdict needs nothing from the frame.
-  if (!config_->rules.empty() && config_->rules.front().type == RuleType::ActionAccept) {
+  if (acceptsEveryFrame()) {
     RulesVerdict accept;
     accept.action = RulesAction::Accept;
     accept.networkResult = ListResult::Accept;
@@ -508,18 +512,25 @@ void Network::sendFromHost(int64_t now, uint64_t srcMac, uint64_t dstMac, uint16
 
 void Network::sendUnicast(int64_t now, uint64_t srcMac, uint64_t dstMac, uint16_t etherType, ByteView payload) {
   const Address to = macMember(dstMac, id_);
-  auto known = members_.find(to);
-  const RulesVerdict verdict = evaluate(FrameDirection::Outbound, self(), to, srcMac, dstMac, etherType, payload,
-                                        known == members_.end() ? nullptr : &known->second);
-  if (!verdict.accepted()) return;
-  sendCopies(now, FrameDirection::Outbound, verdict, srcMac, dstMac, etherType, payload);
-  if (verdict.redirectTarget.value != 0) {
-    return sendExtFrame(now, verdict.redirectTarget, redirectFrameFlags(FrameDirection::Outbound), srcMac, dstMac,
-                        etherType, payload, !(config_->flags & NetworkConfig::kFlagDisableCompression));
+  if (!acceptsEveryFrame()) {
+    auto known = members_.find(to);
+    const RulesVerdict verdict = evaluate(FrameDirection::Outbound, self(), to, srcMac, dstMac, etherType, payload,
+                                          known == members_.end() ? nullptr : &known->second);
+    if (!verdict.accepted()) return;
+    sendCopies(now, FrameDirection::Outbound, verdict, srcMac, dstMac, etherType, payload);
+    if (verdict.redirectTarget.value != 0) {
+      return sendExtFrame(now, verdict.redirectTarget, redirectFrameFlags(FrameDirection::Outbound), srcMac, dstMac,
+                          etherType, payload, !(config_->flags & NetworkConfig::kFlagDisableCompression));
+    }
   }
   pushCredentialsIfDue(now, to, false);
   if (srcMac != mac_) return sendExtFrame(now, to, 0x00, srcMac, dstMac, etherType, payload, false);
-  env_.send(now, to, Verb::Frame, [&](Writer& w) { w.u64(id_).u16(etherType).bytes(payload); }, {});
+  env_.send(now, to, Verb::Frame, [&](Writer& w) {
+    uint8_t head[10];  // network id and ethertype in one append, then the payload
+    storeU64(head, id_);
+    storeU16(head + 8, etherType);
+    w.bytes(head).bytes(payload);
+  }, {});
 }
 
 void Network::sendBridged(int64_t now, uint64_t srcMac, uint64_t dstMac, uint16_t etherType, ByteView payload) {
@@ -545,19 +556,22 @@ void Network::sendBridged(int64_t now, uint64_t srcMac, uint64_t dstMac, uint16_
   }
 }
 
-bool Network::deliverInbound(int64_t now, const Identity& sender, uint64_t srcMac, uint64_t dstMac,
+bool Network::deliverInbound(int64_t now, const Identity& sender, const Membership& m, uint64_t srcMac, uint64_t dstMac,
                              uint16_t etherType, ByteView payload, bool checkAddressing) {
-  const Membership& m = membership(sender.address());
-  const RulesVerdict verdict = evaluate(FrameDirection::Inbound, sender.address(), self(), srcMac, dstMac, etherType,
-                                        payload, &m);
-  if (!verdict.accepted()) return true;
-  sendCopies(now, FrameDirection::Inbound, verdict, srcMac, dstMac, etherType, payload);
-  if (verdict.redirectTarget.value != 0) {
-    sendExtFrame(now, verdict.redirectTarget, redirectFrameFlags(FrameDirection::Inbound), srcMac, dstMac, etherType,
-                 payload, !(config_->flags & NetworkConfig::kFlagDisableCompression));
-    return true;
+  RulesAction action = RulesAction::Accept;
+  if (!acceptsEveryFrame()) {
+    const RulesVerdict verdict = evaluate(FrameDirection::Inbound, sender.address(), self(), srcMac, dstMac, etherType,
+                                          payload, &m);
+    if (!verdict.accepted()) return true;
+    sendCopies(now, FrameDirection::Inbound, verdict, srcMac, dstMac, etherType, payload);
+    if (verdict.redirectTarget.value != 0) {
+      sendExtFrame(now, verdict.redirectTarget, redirectFrameFlags(FrameDirection::Inbound), srcMac, dstMac, etherType,
+                   payload, !(config_->flags & NetworkConfig::kFlagDisableCompression));
+      return true;
+    }
+    action = verdict.action;
   }
-  if (checkAddressing && verdict.action == RulesAction::Accept) {
+  if (checkAddressing && action == RulesAction::Accept) {
     if (srcMac != memberMac(sender.address(), id_)) {
       if (!isActiveBridge(sender.address())) return false;
       learnBridgeRoute(srcMac, sender.address());
@@ -570,9 +584,10 @@ bool Network::deliverInbound(int64_t now, const Identity& sender, uint64_t srcMa
 }
 
 void Network::receiveFrame(int64_t now, const Identity& sender, uint64_t packetId, const wire::Frame& frame) {
-  if (!gatedIn(now, sender)) return needCertificate(now, sender.address(), uint8_t(Verb::Frame), packetId);
+  const Membership* m = gatedIn(now, sender);
+  if (!m) return needCertificate(now, sender.address(), uint8_t(Verb::Frame), packetId);
   if (frame.payload.empty()) return;
-  deliverInbound(now, sender, memberMac(sender.address(), id_), mac_, frame.etherType, frame.payload, false);
+  deliverInbound(now, sender, *m, memberMac(sender.address(), id_), mac_, frame.etherType, frame.payload, false);
 }
 
 void Network::receiveExtFrame(int64_t now, const Identity& sender, uint64_t packetId, const wire::ExtFrame& frame) {
@@ -580,10 +595,11 @@ void Network::receiveExtFrame(int64_t now, const Identity& sender, uint64_t pack
     Reader r(frame.com);
     if (Result<CertificateOfMembership> com = CertificateOfMembership::read(r)) receiveCom(now, sender.address(), *com);
   }
-  if (!gatedIn(now, sender)) return needCertificate(now, sender.address(), uint8_t(Verb::ExtFrame), packetId);
+  const Membership* m = gatedIn(now, sender);
+  if (!m) return needCertificate(now, sender.address(), uint8_t(Verb::ExtFrame), packetId);
   if (frame.sourceMac == 0 || frame.sourceMac == mac_) return;
   if (!frame.payload.empty() &&
-      !deliverInbound(now, sender, frame.sourceMac, frame.destinationMac, frame.etherType, frame.payload, true))
+      !deliverInbound(now, sender, *m, frame.sourceMac, frame.destinationMac, frame.etherType, frame.payload, true))
     return;
   if (frame.flags & wire::ExtFrame::kFlagAckWanted) {
     env_.send(now, sender.address(), Verb::Ok, [&](Writer& w) {

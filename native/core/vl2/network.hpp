@@ -131,10 +131,12 @@ class Network {
   // Credentials.
   std::optional<Identity> controllerIdentity(int64_t now);
   void pushCredentialsIfDue(int64_t now, Address peer, bool afterError);
-  bool gatedIn(int64_t now, const Identity& peer);  // also the per-member LIKE on first contact
+  // The peer's membership if it may send to us, else nullptr; also the per-member LIKE on first contact.
+  Membership* gatedIn(int64_t now, const Identity& peer);
   void needCertificate(int64_t now, Address peer, uint8_t verb, uint64_t packetId);
 
   // Frames.
+  bool acceptsEveryFrame() const;
   RulesVerdict evaluate(FrameDirection direction, Address sender, Address receiver, uint64_t srcMac, uint64_t dstMac,
                         uint16_t etherType, ByteView payload, const Membership* peer);
   void sendCopies(int64_t now, FrameDirection direction, const RulesVerdict& verdict, uint64_t srcMac, uint64_t dstMac,
@@ -145,8 +147,8 @@ class Network {
   void sendBridged(int64_t now, uint64_t srcMac, uint64_t dstMac, uint16_t etherType, ByteView payload);
   // Inbound rules and delivery common to FRAME and EXT_FRAME; false when the frame was rejected
   // by the MAC/bridging checks (no acknowledgement then).
-  bool deliverInbound(int64_t now, const Identity& sender, uint64_t srcMac, uint64_t dstMac, uint16_t etherType,
-                      ByteView payload, bool checkAddressing);
+  bool deliverInbound(int64_t now, const Identity& sender, const Membership& m, uint64_t srcMac, uint64_t dstMac,
+                      uint16_t etherType, ByteView payload, bool checkAddressing);
   void learnBridgeRoute(uint64_t mac, Address bridge) { bridgeRoutes_[mac] = bridge; }
 
   // Multicast.

@@ -9,9 +9,13 @@
 //     allows 110 pods per node), each with its agent, once every agent holds its node's share of
 //     spare identities (--identity-pool: agents run long before a burst comes); timed until the
 //     network's status shows every one authorised; the API writes of the controller and the
-//     agents (from the apiserver's audit log) per pod. These pods have no underlay address (1,000
-//     do not fit the 198.18.0.0/24 this machine may use), so their nodes never get a config and
-//     their agents hold the transient status 2 s (--cni-wait) rather than 10.
+//     agents (from the apiserver's audit log) per pod. The agents make each pod's identity as soon
+//     as it is bound, so authorisation does not wait for sandboxes; and these nodes' kubelets
+//     start no sandbox (pods stay Pending), as if each ran on a machine of its own: 1,000
+//     sandboxes made on this machine would share the control plane's cores and measure the rig.
+//     ZT_BENCH_SCALE_SANDBOXES=1 runs them anyway (without underlay addresses: 1,000 do not fit
+//     the 198.18.0.0/24 this machine may use, so their nodes never get a config). The agents hold
+//     a transient status 2 s (--cni-wait) rather than 10.
 // Last line: one JSON object.
 import { execFile } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
@@ -27,6 +31,7 @@ const exec = promisify(execFile);
 const ATTACH_PODS = Number(process.env.ZT_BENCH_ATTACH_PODS ?? 100);
 const SCALE_PODS = Number(process.env.ZT_BENCH_SCALE_PODS ?? 1000);
 const SCALE_NODES = Number(process.env.ZT_BENCH_SCALE_NODES ?? 10);
+const SCALE_SANDBOXES = process.env.ZT_BENCH_SCALE_SANDBOXES === '1';
 const NS = 'bench';
 const ZTKUBE_USERS = /^system:serviceaccount:ztkube-system:ztkube-(agent|controller)$/;
 
@@ -67,6 +72,9 @@ async function benchIp(cluster: ZtkubeCluster, name: string, timeoutMs: number):
   }, { timeoutMs, intervalMs: 50 });
 }
 
+/** With ZT_BENCH_LOG: the bench's own steps, among the components' log lines. */
+let mark: (pod: string, msg: string) => void = () => {};
+
 async function attachPhase(cluster: ZtkubeCluster): Promise<{ latencies: number[]; rssPerNodeMiB: number }> {
   await cluster.core.createNamespacedPod({ namespace: NS, body: pod('anchor', cluster.rig.nodeName) });
   await benchIp(cluster, 'anchor', 120_000);
@@ -76,12 +84,15 @@ async function attachPhase(cluster: ZtkubeCluster): Promise<{ latencies: number[
   for (let i = 0; i < ATTACH_PODS; i++) {
     const name = `attach-${i}`;
     const start = performance.now();
+    mark(name, 'bench: creating pod');
     await cluster.core.createNamespacedPod({ namespace: NS, body: pod(name, cluster.rig.nodeName) });
     const ip = await benchIp(cluster, name, 60_000);
+    mark(name, 'bench: status OK seen');
     await eventually(`anchor pings ${name}`, async () => {
       await exec('ip', ['netns', 'exec', cluster.rig.netnsName(anchor.metadata!.uid!), 'ping', '-c', '1', '-W', '0.2', ip]);
       return true;
     }, { timeoutMs: 60_000, intervalMs: 0 });
+    mark(name, 'bench: ping answered');
     latencies.push((performance.now() - start) / 1000);
     process.stdout.write(`attach ${i + 1}/${ATTACH_PODS}: ${latencies[i]!.toFixed(3)} s\n`);
   }
@@ -102,9 +113,10 @@ async function scalePhase(cluster: ZtkubeCluster): Promise<{ seconds: number; wr
   const perNode = Math.ceil(SCALE_PODS / SCALE_NODES);
   const nodes: ClusterNode[] = [];
   for (let n = 0; n < SCALE_NODES; n++)
-    nodes.push(await cluster.addNode(`ztbs${n}`, '198.18.0.252/30', { underlay: false, agentArgs: ['--cni-wait=2', `--identity-pool=${perNode}`] }));
+    nodes.push(await cluster.addNode(`ztbs${n}`, '198.18.0.252/30', { underlay: false, runsPods: SCALE_SANDBOXES, agentArgs: ['--cni-wait=2', `--identity-pool=${perNode}`] }));
   const warmup = performance.now();
   await Promise.all(nodes.map((node) => poolFilled(node, perNode)));
+  process.stdout.write(`scale: kubelets ${SCALE_SANDBOXES ? 'start' : 'do not start'} the pods' sandboxes\n`);
   process.stdout.write(`scale: ${SCALE_NODES} agents hold ${perNode} spare identities each after ${((performance.now() - warmup) / 1000).toFixed(1)} s\n`);
   const before = (await cluster.plane.writes()).length;
   const baseline = (await cluster.networkStatus(NS, 'bench'))?.members?.authorized ?? 0;
@@ -140,6 +152,7 @@ export async function run(): Promise<number> {
   // ZT_BENCH_LOG=<file>: every line the controller and the agents log, for a slow run's story.
   const logFile = process.env.ZT_BENCH_LOG;
   const onLine = logFile ? (line: string) => appendFileSync(logFile, `${line}\n`) : undefined;
+  if (onLine) mark = (name, msg) => onLine(JSON.stringify({ time: Date.now(), component: 'bench', pod: `${NS}/${name}`, msg }));
   const cluster = await ZtkubeCluster.start({ prefix: 'ztba', subnet: '198.18.0.0/25', ...(onLine ? { onLine } : {}) });
   try {
     await cluster.core.createNamespace({ body: { metadata: { name: NS } } });

@@ -39,6 +39,10 @@ export interface RigKubeletOptions {
    * loopback plugin (CNI_IFNAME lo) and pods reach nothing outside, so more pods fit than the
    * subnet has addresses (the benchmark's 1,000). */
   underlay?: boolean;
+  /** Start the pods bound to the node (default true). false: the Node is registered and
+   * heartbeats, but its pods stay Pending, as if its kubelet ran on a machine of its own (the
+   * benchmark's scale phase, whose 1,000 sandboxes would otherwise share the control plane's cores). */
+  runsPods?: boolean;
   /** Append ztkube-cni to the chain (default false). */
   withZtkubeCni?: boolean;
   /** ztkube-cni's `socket` (required with withZtkubeCni: never the /run/ztkube default in tests). */
@@ -113,7 +117,7 @@ export class RigKubelet {
       await rig.writeConflist();
       if (rig.#underlay) await rig.makeBridge();
       await rig.registerNode();
-      await rig.watchPods();
+      if (options.runsPods ?? true) await rig.watchPods();
     } catch (error) {
       await rig.stop();
       throw error;

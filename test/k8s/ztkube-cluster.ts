@@ -14,6 +14,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type V1Pod, type V1PodSpec } from '@kubernetes/client-node';
+import { pino, type Logger } from 'pino';
 import { stringify } from 'yaml';
 import { API_GROUP, API_VERSION, NETWORK_PLURAL, NETWORK_STATUS_ANNOTATION, type NetworkStatusEntry } from '../../agent/lib/kube.js';
 import type { ZeroTierNetwork } from '../../agent/lib/network-spec.js';
@@ -111,9 +112,10 @@ export class ZtkubeCluster {
 
   /** Another Kubernetes node with its agent pod: the DaemonSet's init container runs to completion
    * (ztkube-cni into the node's bin dir and chained into the rig's CNI configuration), then the
-   * agent. `underlay: false` runs pods without underlay addresses (see RigKubelet); `agentArgs`
+   * agent. `underlay: false` runs pods without underlay addresses, `runsPods: false` not at all
+   * (see RigKubelet); `agentArgs`
    * (--flag=value) replace the chart's. The first node's bridge gateway is the root's address. */
-  async addNode(prefix: string, subnet: string, options: { underlay?: boolean; agentArgs?: string[] } = {}): Promise<ClusterNode> {
+  async addNode(prefix: string, subnet: string, options: { underlay?: boolean; runsPods?: boolean; agentArgs?: string[] } = {}): Promise<ClusterNode> {
     const dir = join(this.dir, prefix);
     await mkdir(join(dir, 'cni-bin'), { recursive: true });
     const rig = await RigKubelet.start({
@@ -122,6 +124,8 @@ export class ZtkubeCluster {
       prefix,
       subnet,
       underlay: options.underlay ?? true,
+      runsPods: options.runsPods ?? true,
+      ...(this.options.onLine ? { logger: lineLogger(this.options.onLine, { component: 'rig', node: `${prefix}-node` }) } : {}),
       ztkubeCniPath: join(dir, 'cni-bin', 'ztkube-cni'),
     });
     const node: ClusterNode = { rig, dir, agent: undefined as unknown as ZtkubeProcess };
@@ -243,4 +247,9 @@ export async function freeUdpPort(): Promise<number> {
   const { port } = socket.address();
   await new Promise<void>((resolve) => socket.close(() => resolve()));
   return port;
+}
+
+/** A pino logger whose JSON lines go to onLine. */
+function lineLogger(onLine: (line: string) => void, base: Record<string, string>): Logger {
+  return pino({ base }, { write: (line: string) => onLine(line.trimEnd()) });
 }

@@ -350,6 +350,26 @@ TEST_F(NetworkLab, ArpRequestsReachTheirOwnersWhenPortsSubscribeAsConfigsArrive)
   EXPECT_EQ(got(*m3, resolve(*m1, *m3)), 0) << "tags 1 and 4 differ by more than 2";
 }
 
+// A member on the network for minutes resolves the address of one that has just joined: its first
+// ARP request reaches the newcomer (gathered from the root, which has the newcomer's LIKE) and the
+// reply comes back, within a second.
+TEST_F(NetworkLab, ArpRequestReachesAMemberThatJustJoined) {
+  joinUntilConfigured({m1});
+  subscribeResolutionGroups(*m1);
+  net.run(180000);
+  ASSERT_EQ(m2->node->join(net.now, kNetworkId), ResultCode::Ok);
+  for (int64_t waited = 0; waited < 15000 && configOf(*m2).status != VirtualNetworkStatus::Ok; waited += 10) net.run(10);
+  ASSERT_EQ(configOf(*m2).status, VirtualNetworkStatus::Ok);
+  subscribeResolutionGroups(*m2);
+  const VirtualNetworkConfig c1 = configOf(*m1), c2 = configOf(*m2);
+  m1->node->processVirtualNetworkFrame(net.now, kNetworkId, macOf(*m1), kBroadcastMac, kArp, 0,
+                                       arpPacket(1, macOf(*m1), ipv4Of(c1), 0, ipv4Of(c2)));
+  net.run(1000);
+  ASSERT_EQ(m2->framesFrom(macOf(*m1), kArp), 1u);
+  sendFrame(*m2, macOf(*m1), kArp, arpPacket(2, macOf(*m2), ipv4Of(c2), macOf(*m1), ipv4Of(c1)));
+  EXPECT_EQ(m1->framesFrom(macOf(*m2), kArp), 1u);
+}
+
 // A config that enables broadcast makes (ff:ff:ff:ff:ff:ff, 0) a group of the member's at once,
 // announced at once: a broadcast right after the configs arrive is not held up until the next
 // periodic announcement.

@@ -21,9 +21,8 @@ export class IdentityPool {
   readonly #spares: string[] = [];
   readonly #refillDelayMs: number;
   readonly #generate: (priority: 'normal' | 'idle') => Promise<string>;
+  /** Set while a take came less than refillDelayMs ago. */
   #refillTimer?: NodeJS.Timeout;
-  /** A take came less than refillDelayMs ago. */
-  #paused = false;
   /** Identities being made for takes that found no spare. */
   #onDemand = 0;
   #filling = false;
@@ -67,16 +66,15 @@ export class IdentityPool {
 
   #refillLater(): void {
     clearTimeout(this.#refillTimer);
-    this.#paused = true;
     this.#refillTimer = setTimeout(() => {
-      this.#paused = false;
+      this.#refillTimer = undefined;
       this.#fill();
     }, this.#refillDelayMs);
     this.#refillTimer.unref();
   }
 
   #fill(): void {
-    if (this.#filling || this.#closed || this.#paused || this.#onDemand > 0 || this.#spares.length >= this.target) return;
+    if (this.#filling || this.#closed || this.#refillTimer || this.#onDemand > 0 || this.#spares.length >= this.target) return;
     this.#filling = true;
     this.#generate('idle').then(
       (secret) => {

@@ -106,6 +106,8 @@ struct Node::Impl {
 
   bool rootMode = false;
   bool online = false;
+  int64_t onlineUntil = 0;          // while online: when the most recently heard root falls silent
+  uint64_t onlineRootsGeneration = 0;  // the roots onlineUntil was computed from
   bool down = false;
   bool fatal = false;
   int64_t lastNow = 0;
@@ -909,12 +911,20 @@ void Node::Impl::housekeeping(int64_t now) {
   std::erase_if(rendezvousSent, [now](const auto& e) { return now - e.second >= kRendezvousInterval; });
 }
 
+// Runs after every wire packet: while a root was heard recently enough, nothing but a change of
+// roots or root mode can turn us offline before onlineUntil, so the roots are only looked at
+// again then.
 void Node::Impl::updateOnline(int64_t now) {
   if (fatal || down) return;  // no events after the last one
+  if (online && now < onlineUntil && onlineRootsGeneration == topology.rootsGeneration()) return;
+  onlineRootsGeneration = topology.rootsGeneration();
   bool on = rootMode;
+  onlineUntil = rootMode ? std::numeric_limits<int64_t>::max() : 0;
   for (const RootEntry& root : topology.roots()) {
     const Peer* peer = topology.find(root.identity.address());
-    if (peer && peer->lastReceive > 0 && now - peer->lastReceive < options.peerActivityTimeout) on = true;
+    if (!peer || peer->lastReceive <= 0 || now - peer->lastReceive >= options.peerActivityTimeout) continue;
+    on = true;
+    onlineUntil = std::max(onlineUntil, peer->lastReceive + options.peerActivityTimeout);
   }
   if (on == online) return;
   online = on;
@@ -1040,6 +1050,7 @@ ResultCode Node::deorbit(uint64_t moonId) {
 
 void Node::setRootMode(bool root) {
   impl_->rootMode = root;
+  impl_->onlineUntil = 0;
   impl_->updateOnline(impl_->lastNow);
 }
 

@@ -1,13 +1,22 @@
 #include "vl1/peer.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace zt::vl1 {
 
-bool ReplayWindow::accept(uint64_t id) {
-  bool seen = false;  // no early exit: the compiler compares the whole window in vector registers
-  for (uint64_t known : ids_) seen |= known == id;
-  if (seen) return false;
+// Every received packet passes here, so the window is compared as vectors of four ids, no early
+// exit: with AVX2 that is 16 compares (the x86-64 baseline has no 64-bit vector compare).
+__attribute__((target_clones("avx2", "default"))) bool ReplayWindow::accept(uint64_t id) {
+  using Lanes = uint64_t __attribute__((vector_size(32)));
+  const Lanes probe = Lanes{} + id;
+  Lanes hits{};
+  for (size_t i = 0; i < ids_.size(); i += 4) {
+    Lanes known;
+    std::memcpy(&known, &ids_[i], sizeof known);
+    hits |= known == probe;
+  }
+  if ((hits[0] | hits[1] | hits[2] | hits[3]) != 0) return false;
   ids_[next_] = id;
   next_ = (next_ + 1) % ids_.size();
   return true;

@@ -38,6 +38,7 @@ void Topology::removeMoon(uint64_t id) {
 }
 
 void Topology::rebuildRoots() {
+  ++rootsGeneration_;
   roots_.clear();
   auto addFrom = [&](const World& w, PeerRole role) {
     for (const World::Root& r : w.roots) {

@@ -50,6 +50,8 @@ class Topology {
   void removeMoon(uint64_t id);
 
   const std::vector<RootEntry>& roots() const { return roots_; }
+  // Changes whenever the set of roots may have (so what was derived from it can be redone).
+  uint64_t rootsGeneration() const { return rootsGeneration_; }
   const RootEntry* root(Address a) const;
   bool isRoot(Address a) const { return root(a) != nullptr; }
   PeerRole roleOf(Address a) const;
@@ -73,6 +75,7 @@ class Topology {
   World planet_;
   std::map<uint64_t, World> moons_;
   std::vector<RootEntry> roots_;
+  uint64_t rootsGeneration_ = 0;
   std::map<std::pair<uint64_t, PublicKey>, bool> verdicts_;  // (address, key)
 };
 

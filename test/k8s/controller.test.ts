@@ -306,6 +306,8 @@ async function memberRecords(networkId: string, address: string): Promise<Record
 beforeAll(async () => {
   removeNetworking();
   ip('link', 'add', BRIDGE, 'type', 'bridge');
+  // A MAC of its own, so it does not follow the lowest port MAC as members come and go.
+  ip('link', 'set', BRIDGE, 'address', readFileSync(`/sys/class/net/${BRIDGE}/address`, 'utf8').trim());
   ip('addr', 'add', `${HOST_IP}/26`, 'dev', BRIDGE);
   ip('link', 'set', BRIDGE, 'up');
   [rootPort, controllerPort] = [await freeUdpPort(), await freeUdpPort()];

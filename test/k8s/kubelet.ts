@@ -6,7 +6,7 @@
 // CNI DEL and removes everything, then deletes the object at once so controllers re-create pods.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -202,9 +202,15 @@ export class RigKubelet {
     );
   }
 
+  /** The bridge keeps the MAC it was made with, as the CNI bridge plugin arranges for bridges it
+   * makes: left alone, Linux gives a bridge the lowest MAC among its ports, so it changes as pods
+   * come and go, and every pod's ARP entry for the gateway then points at a MAC nobody answers
+   * for (its datagrams to the node are lost for seconds, until the entry is probed again). */
   private async makeBridge(): Promise<void> {
     const prefixLength = this.options.subnet.split('/')[1];
     await run('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
+    const mac = (await readFile(`/sys/class/net/${this.bridge}/address`, 'utf8')).trim();
+    await run('ip', ['link', 'set', this.bridge, 'address', mac]);
     await run('ip', ['addr', 'add', `${this.gateway}/${prefixLength}`, 'dev', this.bridge]);
     await run('ip', ['link', 'set', this.bridge, 'up']);
   }

@@ -202,10 +202,11 @@ export class RigKubelet {
     );
   }
 
-  /** The bridge keeps the MAC it was made with, as the CNI bridge plugin arranges for bridges it
-   * makes: left alone, Linux gives a bridge the lowest MAC among its ports, so it changes as pods
-   * come and go, and every pod's ARP entry for the gateway then points at a MAC nobody answers
-   * for (its datagrams to the node are lost for seconds, until the entry is probed again). */
+  /** The bridge keeps the MAC it was made with. Left alone, Linux gives a bridge the lowest MAC
+   * among its ports, so it changes as pods come and go, and every pod's ARP entry for the gateway
+   * then points at a MAC nobody answers for (its datagrams to the node are lost for seconds, until
+   * the entry is probed again). The bridge plugin pins it only when it adds the gateway address
+   * itself, which it skips here: the address is already on the bridge. */
   private async makeBridge(): Promise<void> {
     const prefixLength = this.options.subnet.split('/')[1];
     await run('ip', ['link', 'add', this.bridge, 'type', 'bridge']);

@@ -5,18 +5,34 @@
 
 namespace zt::vl1 {
 
-// Every received packet passes here, so the window is compared as vectors of four ids, no early
-// exit: with AVX2 that is 16 compares (the x86-64 baseline has no 64-bit vector compare).
-__attribute__((target_clones("avx2", "default"))) bool ReplayWindow::accept(uint64_t id) {
+namespace {
+
+// Whether id is among ids (a multiple of four), compared as vectors of four with no early exit.
+[[gnu::always_inline]] inline bool contains(const uint64_t* ids, size_t count, uint64_t id) {
   using Lanes = uint64_t __attribute__((vector_size(32)));
   const Lanes probe = Lanes{} + id;
   Lanes hits{};
-  for (size_t i = 0; i < ids_.size(); i += 4) {
+  for (size_t i = 0; i < count; i += 4) {
     Lanes known;
-    std::memcpy(&known, &ids_[i], sizeof known);
+    std::memcpy(&known, ids + i, sizeof known);
     hits |= known == probe;
   }
-  if ((hits[0] | hits[1] | hits[2] | hits[3]) != 0) return false;
+  return (hits[0] | hits[1] | hits[2] | hits[3]) != 0;
+}
+
+// With AVX2 that is 16 compares; the x86-64 baseline has no 64-bit vector compare.
+[[gnu::target("avx2")]] bool containsAvx2(const uint64_t* ids, size_t count, uint64_t id) {
+  return contains(ids, count, id);
+}
+bool containsBaseline(const uint64_t* ids, size_t count, uint64_t id) { return contains(ids, count, id); }
+
+}  // namespace
+
+// Every received packet passes here.
+bool ReplayWindow::accept(uint64_t id) {
+  static const auto seen = __builtin_cpu_supports("avx2") ? containsAvx2 : containsBaseline;
+  static_assert(std::tuple_size_v<decltype(ids_)> % 4 == 0);
+  if (seen(ids_.data(), ids_.size(), id)) return false;
   ids_[next_] = id;
   next_ = (next_ + 1) % ids_.size();
   return true;

@@ -306,6 +306,16 @@ TEST_F(NodeLab, OrbitingAMoonAddsItsRootAndSurvivesRestart) {
   EXPECT_EQ(peerOf(*leafA, m.address())->role, PeerRole::Leaf);
 }
 
+// Online only by root mode (a root's own planet lists no other root): leaving root mode takes
+// it offline at once, not once some earlier deadline passes.
+TEST_F(NodeLab, LeavingRootModeGoesOfflineAtOnce) {
+  net.run(1000);
+  ASSERT_TRUE(root->node->status().online);
+  root->node->setRootMode(false);
+  EXPECT_FALSE(root->node->status().online);
+  EXPECT_EQ(root->events.back(), Event::Offline);
+}
+
 TEST_F(NodeLab, GoesOfflineWhenRootsFallSilentAndOnlineAgain) {
   owned.clear();
   net.hosts.clear();
